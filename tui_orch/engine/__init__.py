@@ -1,0 +1,1 @@
+"""The orchestration engine: pure Python, no Textual, no Rich, no UI imports."""

@@ -1,0 +1,94 @@
+"""Settings shared by many plans: agent profiles and a default agent.
+
+Read from the user's ``$XDG_CONFIG_HOME/tui-orch/config.yaml`` (default
+``~/.config/tui-orch/config.yaml``) and the repository's ``.tui-orch.yaml``;
+the repository's file overrides the user's, and a plan overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui_orch.engine.fields import FieldReader
+from tui_orch.engine.located_yaml import parse_yaml
+from tui_orch.engine.problems import InputError, Problem, did_you_mean
+from tui_orch.engine.profiles import AgentProfile, builtin_profiles, read_profiles
+
+REPO_CONFIG_NAME = ".tui-orch.yaml"
+CONFIG_FIELDS = ("agents", "default_agent")
+
+
+@dataclass
+class Settings:
+    """Agent profiles by name and the default agent, after layering all sources."""
+
+    profiles: dict[str, AgentProfile] = field(default_factory=builtin_profiles)
+    default_agent: str | None = None
+
+
+def user_config_path() -> Path:
+    """Where the user's config lives, following the XDG base directory spec."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "tui-orch" / "config.yaml"
+
+
+def read_text(path: Path, label: str) -> str:
+    """Read a UTF-8 input file, turning OS errors into one clear problem."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(label, 0, "", "file not found")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(label, 0, "", "is a directory, not a file")]) from None
+    except UnicodeDecodeError as error:
+        raise InputError(
+            [Problem(label, 0, "", f"not UTF-8 text (byte {error.start} is invalid)")]
+        ) from None
+    except OSError as error:
+        raise InputError([Problem(label, 0, "", f"cannot be read: {error.strerror}")]) from None
+
+
+def load_settings(repo_root: Path | None) -> Settings:
+    """Layer built-in, user and repository settings; raise InputError on any problem."""
+    settings = Settings()
+    problems: list[Problem] = []
+    sources = [user_config_path()]
+    if repo_root is not None:
+        sources.append(repo_root / REPO_CONFIG_NAME)
+    for path in sources:
+        if not path.is_file():
+            continue
+        try:
+            _apply_config_file(path, settings)
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    return settings
+
+
+def _apply_config_file(path: Path, settings: Settings) -> None:
+    label = str(path)
+    root = parse_yaml(read_text(path, label), label)
+    if root is None:
+        return
+    reader = FieldReader(label)
+    items = reader.mapping(root, "", CONFIG_FIELDS)
+    if items is not None:
+        if "agents" in items:
+            settings.profiles.update(read_profiles(items["agents"], "agents", reader))
+        if "default_agent" in items:
+            node = items["default_agent"]
+            name = reader.text(node, "default_agent")
+            if name is not None and name not in settings.profiles:
+                reader.problem(
+                    node.line,
+                    "default_agent",
+                    f"unknown agent profile '{name}'" + did_you_mean(name, settings.profiles),
+                )
+            elif name is not None:
+                settings.default_agent = name
+    if reader.problems:
+        raise InputError(reader.problems)

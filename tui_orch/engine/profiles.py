@@ -1,0 +1,152 @@
+"""Agent profiles: how to start one kind of coding agent.
+
+A profile is read the same way from a plan, from the repo's ``.tui-orch.yaml`` and
+from the user's config; the nearest definition of a name wins (plan, repo, user,
+built-in), whole profiles at a time so nothing is silently half-inherited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tui_orch.engine.commands import PLACEHOLDERS, placeholders_in
+from tui_orch.engine.fields import FieldReader
+from tui_orch.engine.located_yaml import Located
+from tui_orch.engine.problems import did_you_mean
+
+OUTPUT_FORMATS: tuple[str, ...] = ("text",)
+PROFILE_FIELDS = ("command", "format", "timeout", "env")
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """One way to run an agent: its argv template, output format, timeout and env."""
+
+    name: str
+    command: tuple[str, ...]
+    format: str = "text"
+    timeout: float | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    source: str = "built-in"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "command": list(self.command),
+            "format": self.format,
+            "timeout": self.timeout,
+            "env": dict(self.env),
+            "source": self.source,
+        }
+
+
+def builtin_profiles() -> dict[str, AgentProfile]:
+    """Profiles that work without any configuration.
+
+    Each third-party CLI runs in its documented one-shot, non-interactive mode.
+    """
+    profiles = [
+        AgentProfile("claude", ("claude", "-p", "{prompt}", "--permission-mode", "acceptEdits")),
+        AgentProfile("codex", ("codex", "exec", "--sandbox", "workspace-write", "{prompt}")),
+        AgentProfile("gemini", ("gemini", "-p", "{prompt}", "--approval-mode", "auto_edit")),
+        AgentProfile(
+            "aider",
+            (
+                "aider",
+                "--message",
+                "{prompt}",
+                "--yes-always",
+                "--no-auto-commits",
+                "--no-stream",
+                "{files}",
+            ),
+        ),
+    ]
+    return {profile.name: profile for profile in profiles}
+
+
+def read_profiles(node: Located, path: str, reader: FieldReader) -> dict[str, AgentProfile]:
+    """Read an ``agents:`` mapping of name -> profile, recording problems in reader."""
+    if not node.is_mapping:
+        reader.wrong_type(node, path, "a mapping of agent names to profiles")
+        return {}
+    profiles: dict[str, AgentProfile] = {}
+    for name, profile_node in node.value.items():
+        profile = _read_profile(name, profile_node, f"{path}.{name}", reader)
+        if profile is not None:
+            profiles[name] = profile
+    return profiles
+
+
+def _read_profile(name: str, node: Located, path: str, reader: FieldReader) -> AgentProfile | None:
+    items = reader.mapping(node, path, PROFILE_FIELDS, required=("command",))
+    if items is None:
+        return None
+    ok = True
+    command: tuple[str, ...] = ()
+    if "command" in items:
+        command_node = items["command"]
+        if isinstance(command_node.value, str):
+            reader.problem(
+                command_node.line,
+                f"{path}.command",
+                "expected a list of arguments such as [my-agent, --prompt, '{prompt}'], "
+                "found a single string; agents are never started through a shell",
+            )
+            ok = False
+        else:
+            arguments = reader.text_list(command_node, f"{path}.command", "a list of arguments")
+            if arguments is None or len(arguments) != len(command_node.value):
+                ok = False
+            elif not arguments:
+                reader.problem(command_node.line, f"{path}.command", "must not be empty")
+                ok = False
+            else:
+                ok = _check_placeholders(arguments, f"{path}.command", reader) and ok
+                command = tuple(argument for argument, _ in arguments)
+    output_format = "text"
+    if "format" in items:
+        value = reader.text(items["format"], f"{path}.format")
+        if value is not None and value not in OUTPUT_FORMATS:
+            reader.problem(
+                items["format"].line,
+                f"{path}.format",
+                f"unknown output format '{value}'"
+                + did_you_mean(value, OUTPUT_FORMATS)
+                + f"; known: {', '.join(OUTPUT_FORMATS)}",
+            )
+            ok = False
+        elif value is None:
+            ok = False
+        else:
+            output_format = value
+    timeout = None
+    if "timeout" in items:
+        timeout = reader.duration(items["timeout"], f"{path}.timeout")
+        ok = ok and timeout is not None
+    env: dict[str, str] = {}
+    if "env" in items:
+        read_env = reader.text_map(items["env"], f"{path}.env")
+        ok = ok and read_env is not None
+        env = read_env or {}
+    if not ok:
+        return None
+    return AgentProfile(name, command, output_format, timeout, env, source=reader.source)
+
+
+def _check_placeholders(arguments: list[tuple[str, int]], path: str, reader: FieldReader) -> bool:
+    ok = True
+    for index, (argument, line) in enumerate(arguments):
+        for name in placeholders_in(argument):
+            if name not in PLACEHOLDERS:
+                reader.problem(
+                    line,
+                    f"{path}[{index}]",
+                    f"unknown placeholder '{{{name}}}'"
+                    + did_you_mean(name, PLACEHOLDERS)
+                    + "; known: "
+                    + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+                    + " (write {{ and }} for literal braces)",
+                )
+                ok = False
+    return ok

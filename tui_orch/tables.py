@@ -1,0 +1,27 @@
+"""Plain-text tables for the console: aligned columns, multi-line cells, no colour."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], gap: int = 2) -> str:
+    """Align columns; a cell with newlines continues on the following lines."""
+    split_rows = [[cell.split("\n") for cell in row] for row in rows]
+    widths = [len(header) for header in headers]
+    for row in split_rows:
+        for column, lines in enumerate(row):
+            widths[column] = max(widths[column], *(len(line) for line in lines))
+    pad = " " * gap
+
+    def line_of(cells: Sequence[str]) -> str:
+        return pad.join(
+            cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    out = [line_of(headers)]
+    for row in split_rows:
+        height = max(len(lines) for lines in row)
+        for index in range(height):
+            out.append(line_of([lines[index] if index < len(lines) else "" for lines in row]))
+    return "\n".join(out)
