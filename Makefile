@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/tui-orch demo
+	$(BIN)/tui-orch check docs/example-plan.yaml
 
 test: $(STAMP)
 	$(BIN)/ruff check .

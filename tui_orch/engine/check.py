@@ -40,6 +40,10 @@ class CheckReport:
                 for batch in self.batches
             ],
             "validate": [command.display for command in self.plan.validate],
+            "agents": {
+                name: self.plan.agents[name].to_dict()
+                for name in sorted({task.agent for task in self.plan.tasks})
+            },
         }
 
 
