@@ -13,8 +13,13 @@ from pathlib import Path
 
 from tui_orch.engine.fields import FieldReader
 from tui_orch.engine.located_yaml import parse_yaml
-from tui_orch.engine.problems import InputError, Problem, did_you_mean
-from tui_orch.engine.profiles import AgentProfile, builtin_profiles, read_profiles
+from tui_orch.engine.problems import InputError, Problem
+from tui_orch.engine.profiles import (
+    AgentProfile,
+    builtin_profiles,
+    read_profiles,
+    unknown_profile,
+)
 
 REPO_CONFIG_NAME = ".tui-orch.yaml"
 CONFIG_FIELDS = ("agents", "default_agent")
@@ -22,10 +27,17 @@ CONFIG_FIELDS = ("agents", "default_agent")
 
 @dataclass
 class Settings:
-    """Agent profiles by name and the default agent, after layering all sources."""
+    """Agent profiles by name and the default agent, after layering all sources.
+
+    ``broken`` names profiles that were defined but could not be read, and
+    ``problems`` says why; what could be read is kept, so one typo does not
+    hide the rest of a config file.
+    """
 
     profiles: dict[str, AgentProfile] = field(default_factory=builtin_profiles)
     default_agent: str | None = None
+    broken: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
 
 
 def user_config_path() -> Path:
@@ -37,23 +49,35 @@ def user_config_path() -> Path:
 def read_text(path: Path, label: str) -> str:
     """Read a UTF-8 input file, turning OS errors into one clear problem."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError([Problem(label, 0, "", "file not found")]) from None
     except IsADirectoryError:
         raise InputError([Problem(label, 0, "", "is a directory, not a file")]) from None
-    except UnicodeDecodeError as error:
-        raise InputError(
-            [Problem(label, 0, "", f"not UTF-8 text (byte {error.start} is invalid)")]
-        ) from None
     except OSError as error:
         raise InputError([Problem(label, 0, "", f"cannot be read: {error.strerror}")]) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        raise InputError(
+            [
+                Problem(
+                    label,
+                    line,
+                    "",
+                    f"not UTF-8 text (byte 0x{byte:02x} in column {column}); "
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
 
 
 def load_settings(repo_root: Path | None) -> Settings:
-    """Layer built-in, user and repository settings; raise InputError on any problem."""
+    """Layer built-in, user and repository settings; problems are kept in the result."""
     settings = Settings()
-    problems: list[Problem] = []
     sources = [user_config_path()]
     if repo_root is not None:
         sources.append(repo_root / REPO_CONFIG_NAME)
@@ -63,32 +87,30 @@ def load_settings(repo_root: Path | None) -> Settings:
         try:
             _apply_config_file(path, settings)
         except InputError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise InputError(problems)
+            settings.problems.extend(error.problems)
     return settings
 
 
 def _apply_config_file(path: Path, settings: Settings) -> None:
     label = str(path)
-    root = parse_yaml(read_text(path, label), label)
+    root, problems = parse_yaml(read_text(path, label), label)
+    settings.problems.extend(problems)
     if root is None:
         return
     reader = FieldReader(label)
     items = reader.mapping(root, "", CONFIG_FIELDS)
     if items is not None:
         if "agents" in items:
-            settings.profiles.update(read_profiles(items["agents"], "agents", reader))
+            profiles, broken = read_profiles(items["agents"], "agents", reader)
+            settings.profiles.update(profiles)
+            settings.broken.update(broken)
         if "default_agent" in items:
             node = items["default_agent"]
             name = reader.text(node, "default_agent")
-            if name is not None and name not in settings.profiles:
-                reader.problem(
-                    node.line,
-                    "default_agent",
-                    f"unknown agent profile '{name}'" + did_you_mean(name, settings.profiles),
-                )
+            if name is not None and name in settings.broken:
+                settings.default_agent = name
+            elif name is not None and name not in settings.profiles:
+                reader.problem(node.line, "default_agent", unknown_profile(name, settings.profiles))
             elif name is not None:
                 settings.default_agent = name
-    if reader.problems:
-        raise InputError(reader.problems)
+    settings.problems.extend(reader.problems)

@@ -6,6 +6,7 @@ everywhere: ``plan.yaml:3: max_parallel: expected a whole number, found the text
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -13,9 +14,8 @@ from dataclasses import dataclass, field
 from tui_orch.engine.located_yaml import Located, describe
 from tui_orch.engine.problems import Problem, did_you_mean
 
-_DURATION = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
-)
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+_DURATION_EXAMPLES = "a duration such as 600, '90s', '30m' or '1h30m'"
 
 
 @dataclass
@@ -80,23 +80,25 @@ class FieldReader:
 
     def duration(self, node: Located, path: str) -> float | None:
         """Seconds, from a number or text such as '90s', '30m', '1h30m'."""
-        value = node.value
-        seconds: float | None = None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = float(value)
-        elif isinstance(value, str) and value.strip() and (match := _DURATION.match(value)):
-            hours, minutes, secs = (float(part) if part else 0.0 for part in match.groups())
-            seconds = hours * 3600 + minutes * 60 + secs
-        else:
-            self.wrong_type(node, path, "a duration in seconds (e.g. 600, '90s', '30m', '1h')")
+        seconds = parse_duration(node.value)
+        if seconds is None:
+            self.wrong_type(node, path, _DURATION_EXAMPLES)
+            return None
+        if not math.isfinite(seconds):
+            self.problem(node.line, path, f"must be a finite number of seconds, found {node.value}")
             return None
         if seconds <= 0:
-            self.problem(node.line, path, f"must be more than 0 seconds, found {value}")
+            self.problem(node.line, path, f"must be more than 0 seconds, found {node.value}")
             return None
         return seconds
 
     def text_list(self, node: Located, path: str, what: str) -> list[tuple[str, int]] | None:
         """A list of non-empty strings, each with its line."""
+        if isinstance(node.value, str):
+            self.problem(
+                node.line, path, f"expected {what}, found {describe(node)}; write [{node.value}]"
+            )
+            return None
         if not node.is_sequence:
             self.wrong_type(node, path, what)
             return None
@@ -124,3 +126,25 @@ class FieldReader:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds from 600, 1.5, '90s', '30m', '1h30m' or '-5s'; None when it is no duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace(" ", "")
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.removeprefix("-")
+    try:
+        return sign * float(text)
+    except ValueError:
+        pass
+    match = _DURATION.fullmatch(text)
+    if not text or not match:
+        return None
+    hours, minutes, secs = (float(part) if part else 0.0 for part in match.groups())
+    return sign * (hours * 3600 + minutes * 60 + secs)

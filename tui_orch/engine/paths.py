@@ -6,6 +6,7 @@ nothing in ``.git``, and (checked against a real repo) no way out through a syml
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path, PurePosixPath
 
 
@@ -17,13 +18,16 @@ def normalise_owned_path(raw: str) -> str:
     """Return the canonical form ('src/a.py') of an owned path, or raise PathRefused."""
     if "\x00" in raw:
         raise PathRefused("contains a NUL character")
-    if raw.startswith(("/", "~")) or (len(raw) > 1 and raw[1] == ":" and raw[0].isalpha()):
+    if raw.startswith(("/", "~")):
         raise PathRefused("is an absolute path; give it relative to the repository root")
     if raw.endswith("/"):
         raise PathRefused("names a directory; list the files the task owns")
     parts = [part for part in raw.split("/") if part not in ("", ".")]
     if ".." in parts:
-        raise PathRefused("leaves the repository through '..'")
+        normal = posixpath.normpath("/".join(parts))
+        if normal == ".." or normal.startswith("../"):
+            raise PathRefused("leaves the repository through '..'")
+        raise PathRefused(f"uses '..'; write it as '{normal}'")
     if any(part.lower() == ".git" for part in parts):
         raise PathRefused("is inside .git, which belongs to git, not to a task")
     if not parts:

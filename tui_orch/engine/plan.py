@@ -13,10 +13,10 @@ from pathlib import Path
 from tui_orch.engine.batches import Batch, find_cycles, plan_batches
 from tui_orch.engine.config import Settings, load_settings, read_text
 from tui_orch.engine.fields import FieldReader
-from tui_orch.engine.located_yaml import Located, parse_yaml
+from tui_orch.engine.located_yaml import Located, describe, parse_yaml
 from tui_orch.engine.paths import PathRefused, check_inside_repo, normalise_owned_path
-from tui_orch.engine.problems import InputError, Problem, did_you_mean
-from tui_orch.engine.profiles import AgentProfile, read_profiles
+from tui_orch.engine.problems import InputError, did_you_mean
+from tui_orch.engine.profiles import AgentProfile, read_profiles, unknown_profile
 from tui_orch.engine.repo import RepoInfo
 
 PLAN_FIELDS = ("goal", "base", "default_agent", "max_parallel", "agents", "validate", "tasks")
@@ -104,41 +104,41 @@ def load_plan(path: Path, repo: RepoInfo | None = None, label: str | None = None
     owned paths stay inside it, and its ``.tui-orch.yaml`` supplies agent profiles.
     """
     label = label or str(path)
-    problems: list[Problem] = []
+    settings = load_settings(repo.root if repo else None)
     try:
-        settings = load_settings(repo.root if repo else None)
+        text = read_text(path, label)
     except InputError as error:
-        problems.extend(error.problems)
-        settings = Settings()
-    try:
-        return parse_plan(read_text(path, label), label, settings, repo, problems)
-    except InputError as error:
-        raise InputError([*problems, *error.problems]) from None
+        raise InputError([*settings.problems, *error.problems]) from None
+    return parse_plan(text, label, settings, repo)
 
 
-def parse_plan(
-    text: str,
-    label: str,
-    settings: Settings,
-    repo: RepoInfo | None = None,
-    earlier_problems: list[Problem] | None = None,
-) -> Plan:
-    """Check plan text; see `load_plan`."""
-    root = parse_yaml(text, label)
-    reader = FieldReader(label, list(earlier_problems or []))
+def parse_plan(text: str, label: str, settings: Settings, repo: RepoInfo | None = None) -> Plan:
+    """Check plan text; see `load_plan`. Problems of the settings are reported too."""
+    try:
+        root, yaml_problems = parse_yaml(text, label)
+    except InputError as error:
+        raise InputError([*settings.problems, *error.problems]) from None
+    reader = FieldReader(label, [*settings.problems, *yaml_problems])
     if root is None:
         reader.problem(1, "", "the plan is empty; it needs at least a list of tasks")
         raise InputError(reader.problems)
-    items = reader.mapping(
-        root, "", PLAN_FIELDS, required=("tasks",), what="a mapping of plan fields"
-    )
+    if root.is_sequence:
+        reader.problem(
+            root.line,
+            "(top level)",
+            "expected a mapping of plan fields, found a list; put the list under 'tasks:'",
+        )
+        raise InputError(reader.problems)
+    items = reader.mapping(root, "", PLAN_FIELDS, what="a mapping of plan fields")
     if items is None:
         raise InputError(reader.problems)
-    builder = _PlanBuilder(reader, settings, repo)
-    plan = builder.build(items, root)
-    if reader.problems:
+    if "tasks" not in items:
+        reader.problem(
+            root.line, "tasks", "required field missing; add 'tasks:' with a list of tasks"
+        )
+    plan = _PlanBuilder(reader, settings, repo).build(items, root)
+    if reader.problems or plan is None:
         raise InputError(reader.problems)
-    assert plan is not None
     return plan
 
 
@@ -171,6 +171,7 @@ class _PlanBuilder:
         self.reader = reader
         self.settings = settings
         self.repo = repo
+        self.broken: set[str] = set(settings.broken)
 
     def build(self, items: dict[str, Located], root: Located) -> Plan | None:
         reader = self.reader
@@ -180,14 +181,17 @@ class _PlanBuilder:
             max_parallel = reader.whole_number(items["max_parallel"], "max_parallel", 1) or 1
         profiles = dict(self.settings.profiles)
         if "agents" in items:
-            profiles.update(read_profiles(items["agents"], "agents", reader))
+            read, broken = read_profiles(items["agents"], "agents", reader)
+            profiles.update(read)
+            self.broken = (self.broken - set(read)) | broken
         default_agent = self.settings.default_agent
         default_line = 0
         if "default_agent" in items:
             default_agent = reader.text(items["default_agent"], "default_agent")
             default_line = items["default_agent"].line
-            if default_agent is not None and default_agent not in profiles:
-                self._unknown_agent(default_line, "default_agent", default_agent, profiles)
+            if default_agent is not None and self._unknown_agent(
+                default_line, "default_agent", default_agent, profiles
+            ):
                 default_agent = None
         validate = self._read_validate(items["validate"]) if "validate" in items else []
         drafts = self._read_tasks(items["tasks"]) if "tasks" in items else []
@@ -225,6 +229,14 @@ class _PlanBuilder:
 
     def _read_validate(self, node: Located) -> list[ValidateCommand]:
         reader = self.reader
+        if isinstance(node.value, str):
+            reader.problem(
+                node.line,
+                "validate",
+                f"expected a list of commands, found {describe(node)}; write it as a list item: "
+                f"- {node.value}",
+            )
+            return []
         if not node.is_sequence:
             reader.wrong_type(node, "validate", "a list of commands")
             return []
@@ -270,7 +282,10 @@ class _PlanBuilder:
                 line,
                 "base",
                 f"branch '{base}' does not exist in {self.repo.root}"
-                + did_you_mean(base, self.repo.branches),
+                + (
+                    did_you_mean(base, self.repo.branches)
+                    or f"; its branches are {', '.join(sorted(self.repo.branches)[:8]) or 'none'}"
+                ),
             )
         return base
 
@@ -312,9 +327,7 @@ class _PlanBuilder:
             draft.files = self._read_files(items["files"], f"{path}.files")
         if "depends_on" in items:
             draft.depends_line = items["depends_on"].line
-            deps = reader.text_list(
-                items["depends_on"], f"{path}.depends_on", "a list of task ids, e.g. [models]"
-            )
+            deps = reader.text_list(items["depends_on"], f"{path}.depends_on", "a list of task ids")
             draft.depends_on = deps or []
         if "agent" in items:
             draft.agent_line = items["agent"].line
@@ -325,6 +338,11 @@ class _PlanBuilder:
 
     def _read_id(self, node: Located, path: str) -> str | None:
         value = node.value
+        if isinstance(value, int) and not isinstance(value, bool):
+            self.reader.problem(
+                node.line, path, f"expected text, found the number {value}; quote it ('{value}')"
+            )
+            return None
         if not isinstance(value, str):
             self.reader.wrong_type(node, path, "text such as 'api'")
             return None
@@ -444,14 +462,14 @@ class _PlanBuilder:
 
     def _unknown_agent(
         self, line: int, path: str, name: str, profiles: dict[str, AgentProfile]
-    ) -> None:
-        self.reader.problem(
-            line,
-            path,
-            f"unknown agent profile '{name}'"
-            + did_you_mean(name, profiles)
-            + f"; defined: {', '.join(sorted(profiles))}",
-        )
+    ) -> bool:
+        """Report name if no profile has it; True when it cannot be used."""
+        if name in self.broken:
+            return True  # its own problems are already reported where it is defined
+        if name in profiles:
+            return False
+        self.reader.problem(line, path, unknown_profile(name, profiles))
+        return True
 
 
 def _name(draft: _TaskDraft) -> str:

@@ -7,6 +7,7 @@ built-in), whole profiles at a time so nothing is silently half-inherited.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from tui_orch.engine.commands import PLACEHOLDERS, placeholders_in
@@ -65,17 +66,35 @@ def builtin_profiles() -> dict[str, AgentProfile]:
     return {profile.name: profile for profile in profiles}
 
 
-def read_profiles(node: Located, path: str, reader: FieldReader) -> dict[str, AgentProfile]:
-    """Read an ``agents:`` mapping of name -> profile, recording problems in reader."""
+def read_profiles(
+    node: Located, path: str, reader: FieldReader
+) -> tuple[dict[str, AgentProfile], set[str]]:
+    """Read an ``agents:`` mapping of name -> profile, recording problems in reader.
+
+    Returns the good profiles and the names of broken ones, so a task that uses a
+    broken profile is not also told the profile does not exist.
+    """
     if not node.is_mapping:
         reader.wrong_type(node, path, "a mapping of agent names to profiles")
-        return {}
+        return {}, set()
     profiles: dict[str, AgentProfile] = {}
+    broken: set[str] = set()
     for name, profile_node in node.value.items():
         profile = _read_profile(name, profile_node, f"{path}.{name}", reader)
-        if profile is not None:
+        if profile is None:
+            broken.add(name)
+        else:
             profiles[name] = profile
-    return profiles
+    return profiles, broken
+
+
+def unknown_profile(name: str, profiles: Collection[str]) -> str:
+    """The sentence for a profile name that is not defined anywhere."""
+    return (
+        f"unknown agent profile '{name}'"
+        + did_you_mean(name, profiles)
+        + f"; defined: {', '.join(sorted(profiles))}"
+    )
 
 
 def _read_profile(name: str, node: Located, path: str, reader: FieldReader) -> AgentProfile | None:

@@ -26,6 +26,7 @@ class RepoInfo:
 
 def read_repo(path: Path) -> RepoInfo:
     """Read the repository containing path; raise NotARepository with a clear reason."""
+    path = path.resolve()
     if not path.exists():
         raise NotARepository(f"{path} does not exist")
     try:

@@ -1,0 +1,163 @@
+"""What the engine tells its front ends, as plain dataclasses.
+
+Front ends subscribe with a callback; the TUI turns events into messages, the headless
+runner into lines of text or JSON. Nothing here knows who is listening.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of all engine events; ``kind`` names the event in the JSON stream."""
+
+    kind: ClassVar[str] = "event"
+    run_id: str
+    at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"event": self.kind}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            data[item.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+
+EventSink = Callable[[Event], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    plan: str
+    repo: str
+    base: str
+    base_commit: str
+    batches: tuple[tuple[str, ...], ...]
+    state_dir: str
+    resumed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchStarted(Event):
+    kind: ClassVar[str] = "batch_started"
+    number: int
+    total: int
+    task_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSkipped(Event):
+    kind: ClassVar[str] = "task_skipped"
+    task_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentStarted(Event):
+    kind: ClassVar[str] = "agent_started"
+    task_id: str
+    agent: str
+    pid: int | None
+    worktree: str
+    branch: str
+    log_path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentOutput(Event):
+    """New lines from one agent since the last event for it: always a batch, never one line."""
+
+    kind: ClassVar[str] = "agent_output"
+    task_id: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentExited(Event):
+    kind: ClassVar[str] = "agent_exited"
+    task_id: str
+    exit_code: int | None
+    reason: str  # exited, timeout, stopped, failed-to-start, lost
+    duration: float
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCommitted(Event):
+    kind: ClassVar[str] = "task_committed"
+    task_id: str
+    commit: str
+    commits: int
+    files_changed: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeDone(Event):
+    kind: ClassVar[str] = "merge_done"
+    batch: int
+    task_id: str
+    commit: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeConflict(Event):
+    kind: ClassVar[str] = "merge_conflict"
+    batch: int
+    task_id: str
+    paths: tuple[str, ...]
+    with_tasks: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationStarted(Event):
+    kind: ClassVar[str] = "validation_started"
+    command: str
+    index: int
+    total: int
+    log_path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationOutput(Event):
+    kind: ClassVar[str] = "validation_output"
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationResult(Event):
+    kind: ClassVar[str] = "validation_result"
+    passed: bool
+    command: str
+    exit_code: int | None
+    reason: str = "exited"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaseMerged(Event):
+    kind: ClassVar[str] = "base_merged"
+    base: str
+    old_commit: str
+    new_commit: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CleanedUp(Event):
+    kind: ClassVar[str] = "cleaned_up"
+    worktrees: tuple[str, ...]
+    branches: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    """The run is over for now; ``outcome`` is merged, failed, aborted or interrupted."""
+
+    kind: ClassVar[str] = "run_finished"
+    outcome: str
+    exit_code: int
+    message: str
