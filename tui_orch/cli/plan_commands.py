@@ -1,42 +1,22 @@
-"""The `tui-orch` command: parses arguments and hands each command to the engine.
-
-Exit codes: 0 success, 1 a run failed, 2 bad input or unmet precondition,
-130 interrupted. Bad input never shows a traceback; it shows what to fix.
-"""
+"""`check`, `triage` and `agents`: the commands about plans, before anything runs."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-import traceback
-from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from tui_orch import __version__
+from tui_orch.cli.common import EXIT_OK, add_repo_option
 from tui_orch.engine.check import CheckReport, check_plan, find_repo
 from tui_orch.engine.config import load_settings
 from tui_orch.engine.problems import InputError
 from tui_orch.engine.triage import Mode, mode_for
 from tui_orch.tables import format_table
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tui-orch",
-        description="Supervise parallel coding agents, each in its own git worktree.",
-    )
-    parser.add_argument("--version", action="version", version=f"tui-orch {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def register(commands: Any) -> None:
+    """Add this module's subcommands to the parser."""
     check = commands.add_parser(
         "check",
         help="check a plan and show its batches",
@@ -44,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0 when the plan is good, 2 with every problem listed when it is not.",
     )
     check.add_argument("plan", type=Path, metavar="PLAN", help="the plan file (YAML)")
-    _add_repo_option(check)
+    add_repo_option(check)
     check.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     check.set_defaults(handler=run_check)
 
@@ -65,65 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="List agent profiles: built-in, then the user's config, then the repo's "
         ".tui-orch.yaml (a plan's own 'agents' override all of them).",
     )
-    _add_repo_option(agents)
+    add_repo_option(agents)
     agents.add_argument("--json", action="store_true", help="print the profiles as JSON")
     agents.set_defaults(handler=run_agents)
-    return parser
-
-
-def _add_repo_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--repo",
-        type=Path,
-        metavar="DIR",
-        help="the git repository (default: the one containing the current directory)",
-    )
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
-    handler: Handler = args.handler
-    try:
-        return handler(args)
-    except InputError as error:
-        report_problems(error, as_json=getattr(args, "json", False))
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("tui-orch: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # Output piped into something like `head` that stopped reading.
-        sys.stderr.close()
-        return EXIT_OK
-    except Exception as error:  # a bug of ours, not the user's input
-        if os.environ.get("TUI_ORCH_DEBUG"):
-            traceback.print_exc()
-        print(
-            f"tui-orch: internal error: {type(error).__name__}: {error}. This is a bug in "
-            "tui-orch, not in your input; set TUI_ORCH_DEBUG=1 to see the traceback.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-
-
-def report_problems(error: InputError, as_json: bool) -> None:
-    for problem in error.problems:
-        print(problem, file=sys.stderr)
-    count = len(error.problems)
-    print(f"{count} problem{'s' if count != 1 else ''} found; nothing was run.", file=sys.stderr)
-    if as_json:
-        print(json.dumps({"ok": False, "errors": [p.to_dict() for p in error.problems]}, indent=2))
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -195,6 +119,8 @@ def run_triage(args: argparse.Namespace) -> int:
 def run_agents(args: argparse.Namespace) -> int:
     repo = find_repo(args.repo)
     settings = load_settings(repo.root if repo else None)
+    if settings.problems:
+        raise InputError(settings.problems)
     profiles = sorted(settings.profiles.values(), key=lambda profile: profile.name)
     if args.json:
         print(
@@ -220,5 +146,11 @@ def run_agents(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value

@@ -1,0 +1,156 @@
+"""`run`, `demo`, `resume` and `stop`: the commands that start, continue or halt agents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tui_orch.cli.common import EXIT_BAD_INPUT, EXIT_OK, add_repo_option
+from tui_orch.demo.project import DemoDirNotEmpty, create_demo
+from tui_orch.engine.approvals import ApproveEverything, Approver
+from tui_orch.engine.events import EventSink
+from tui_orch.engine.launch import open_workspace, prepare_new_run, prepare_resume
+from tui_orch.engine.orchestrator import Orchestrator, RunOptions
+from tui_orch.engine.preconditions import PreconditionFailed
+from tui_orch.engine.runs import stop_run
+from tui_orch.engine.state import RunStore
+from tui_orch.headless import ConsoleReporter, JsonReporter, TerminalApprover, summary_table
+
+
+def register(commands: Any) -> None:
+    """Add this module's subcommands to the parser."""
+    run = commands.add_parser(
+        "run",
+        help="run a plan: agents in worktrees, merges, validation, approved merge",
+        description="Run a plan in the repository: each task's agent in its own worktree, "
+        "batch by batch; validate the integrated result; move the base branch only after "
+        "your approval. Exit 0 merged, 1 failed, 2 bad input, 130 interrupted.",
+    )
+    run.add_argument("plan", type=Path, metavar="PLAN", help="the plan file (YAML)")
+    add_repo_option(run)
+    _add_run_options(run)
+    run.set_defaults(handler=run_plan)
+
+    demo = commands.add_parser(
+        "demo",
+        help="create a demo repository and run the demo plan on it",
+        description="Create a small Python project in a new git repository, with a plan of "
+        "12 files in 4 tasks, and run it with the built-in demo agents.",
+    )
+    demo.add_argument("--dir", type=Path, help="where to create the demo (new or empty)")
+    demo.add_argument(
+        "--pace", type=float, default=0.05, help="seconds between demo agent lines (0.05)"
+    )
+    _add_run_options(demo)
+    demo.set_defaults(handler=run_demo)
+
+    resume = commands.add_parser(
+        "resume",
+        help="go on with a stopped, failed or interrupted run",
+        description="Pick a run up where it stopped: re-attach to agents still running, "
+        "retry failed tasks in their worktrees, merge, validate, and ask for the final "
+        "merge again. If the base branch moved meanwhile, it is merged into the integration "
+        "branch and validated again first.",
+    )
+    resume.add_argument("run_id", nargs="?", metavar="RUN", help="the run (default: newest)")
+    add_repo_option(resume)
+    _add_run_options(resume)
+    resume.set_defaults(handler=run_resume)
+
+    stop = commands.add_parser(
+        "stop",
+        help="stop a run's agents, keeping their work",
+        description="Stop every agent of a run that is still running (SIGTERM, then SIGKILL "
+        "after a grace period). Worktrees, branches and logs are kept.",
+    )
+    stop.add_argument("run_id", metavar="RUN")
+    add_repo_option(stop)
+    stop.set_defaults(handler=run_stop)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="console output instead of the app")
+    parser.add_argument("--yes", action="store_true", help="approve every step")
+    parser.add_argument("--quiet", action="store_true", help="no agent output, only progress")
+    parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
+    parser.add_argument(
+        "--worktree-root",
+        type=Path,
+        metavar="DIR",
+        help="where worktrees go (default: inside the repository's git dir)",
+    )
+
+
+def _front_end(args: argparse.Namespace) -> tuple[Approver, EventSink, RunOptions]:
+    if args.yes:
+        approver: Approver = ApproveEverything()
+    elif sys.stdin.isatty():
+        approver = TerminalApprover()
+    else:
+        raise PreconditionFailed(
+            "approvals are needed but stdin is not a terminal; pass --yes to approve every step"
+        )
+    reporter: EventSink = (
+        JsonReporter(sys.stdout) if args.json else ConsoleReporter(sys.stdout, args.quiet)
+    )
+    worktree_root = args.worktree_root.resolve() if args.worktree_root else None
+    return approver, reporter, RunOptions(worktree_root=worktree_root)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    approver, reporter, options = _front_end(args)
+    return _drive(prepare_new_run(args.plan, args.repo, approver, reporter, options), args)
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    approver, reporter, options = _front_end(args)
+    return _drive(prepare_resume(args.run_id, args.repo, approver, reporter, options), args)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    approver, reporter, options = _front_end(args)
+    directory = args.dir or Path(tempfile.mkdtemp(prefix="tui-orch-demo-"))
+    try:
+        demo = create_demo(directory.resolve(), pace=args.pace)
+    except DemoDirNotEmpty as error:
+        raise PreconditionFailed(str(error)) from None
+    if not args.json:
+        print(f"demo repository: {demo.repo}\ndemo plan:       {demo.plan}")
+    orchestrator = prepare_new_run(demo.plan, demo.repo, approver, reporter, options)
+    code = _drive(orchestrator, args)
+    if code == EXIT_OK and not args.json:
+        print(f"look at the result: git -C {demo.repo} log --oneline --graph")
+    return code
+
+
+def run_stop(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args.repo)
+    store = RunStore(workspace.common)
+    if args.run_id not in store.run_ids():
+        raise PreconditionFailed(f"there is no run '{args.run_id}'; see `tui-orch status`")
+    stopped = stop_run(store, store.load(args.run_id))
+    if stopped:
+        print(f"stopped {', '.join(stopped)}; their work is kept in their worktrees")
+    else:
+        print(f"run {args.run_id} has no running agents")
+    return EXIT_OK
+
+
+def _drive(orchestrator: Orchestrator, args: argparse.Namespace) -> int:
+    try:
+        result = asyncio.run(orchestrator.run())
+    except EOFError:
+        print("tui-orch: stdin closed while waiting for an approval", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.json:
+        print()
+        print(summary_table(orchestrator.state))
+        print()
+    stream = sys.stdout if result.exit_code == EXIT_OK else sys.stderr
+    if not args.json or result.exit_code != EXIT_OK:
+        print(("" if result.exit_code == EXIT_OK else "tui-orch: ") + result.message, file=stream)
+    return result.exit_code

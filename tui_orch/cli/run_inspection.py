@@ -1,0 +1,159 @@
+"""`status`, `logs` and `clean`: looking at runs and tidying up after them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from tui_orch.cli.common import EXIT_FAILED, EXIT_OK, add_repo_option
+from tui_orch.engine.cleanup import clean_run
+from tui_orch.engine.jobs import read_status
+from tui_orch.engine.launch import open_workspace
+from tui_orch.engine.preconditions import PreconditionFailed
+from tui_orch.engine.runs import find_log, run_view
+from tui_orch.engine.state import RunStore
+from tui_orch.tables import format_table
+
+
+def register(commands: Any) -> None:
+    """Add this module's subcommands to the parser."""
+    status = commands.add_parser(
+        "status",
+        help="list runs and the state of their tasks",
+        description="List the runs of the repository, newest last, with each task's state, "
+        "exit code, duration and changes. Agents are looked up live, so this is right even "
+        "when the process that started them is gone.",
+    )
+    status.add_argument("run_id", nargs="?", metavar="RUN", help="only this run")
+    add_repo_option(status)
+    status.add_argument("--json", action="store_true", help="print as JSON")
+    status.set_defaults(handler=show_status)
+
+    logs = commands.add_parser(
+        "logs",
+        help="print a task's log",
+        description="Print everything a task's agent printed (from its log file on disk). "
+        "TASK may also be validate-N for the Nth validation command.",
+    )
+    logs.add_argument("task_id", metavar="TASK")
+    logs.add_argument("--run", dest="run_id", metavar="RUN", help="default: the newest run")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
+    add_repo_option(logs)
+    logs.set_defaults(handler=show_logs)
+
+    clean = commands.add_parser(
+        "clean",
+        help="remove a run's worktrees and branches",
+        description="Remove the worktrees and branches of a run (default: every run that "
+        "still has some). Anything that would lose work (uncommitted changes, commits not "
+        "in the base branch) is kept and listed, unless --force. Logs and state are kept.",
+    )
+    clean.add_argument("run_id", nargs="?", metavar="RUN")
+    clean.add_argument("--force", action="store_true", help="remove even unmerged work")
+    add_repo_option(clean)
+    clean.set_defaults(handler=run_clean)
+
+
+def show_status(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args.repo)
+    store = RunStore(workspace.common)
+    run_ids = store.run_ids()
+    if args.run_id:
+        if args.run_id not in run_ids:
+            raise PreconditionFailed(f"there is no run '{args.run_id}'; see `tui-orch status`")
+        run_ids = [args.run_id]
+    views = [run_view(store, store.load(run_id)) for run_id in run_ids]
+    if args.json:
+        print(json.dumps({"repo": str(workspace.root), "runs": views}, indent=2))
+        return EXIT_OK
+    if not views:
+        print(f"no runs in {workspace.root}")
+        return EXIT_OK
+    for view in views:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(view["created_at"])))  # type: ignore[arg-type]
+        print(f"run {view['run_id']}  {view['phase']}  base {view['base']}  {created}")
+        rows = [
+            [
+                task["id"],
+                str(task["batch"]),
+                str(task["state"])
+                + (f" ({task['reason']})" if task["reason"] not in ("", "exited") else ""),
+                "-" if task["exit_code"] is None else str(task["exit_code"]),
+                "-" if task["duration"] is None else f"{task['duration']:.1f}s",
+                str(task["files_changed"]),
+                str(task["commits"]),
+            ]
+            for task in view["tasks"]  # type: ignore[attr-defined]
+        ]
+        table = format_table(
+            ["task", "batch", "state", "exit", "duration", "files", "commits"], rows
+        )
+        print("\n".join("  " + line for line in table.splitlines()))
+        if view["message"]:
+            print(f"  {view['message']}")
+        print()
+    return EXIT_OK
+
+
+def show_logs(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args.repo)
+    store = RunStore(workspace.common)
+    found = find_log(store, args.task_id, args.run_id)
+    if found is None:
+        where = f"run {args.run_id}" if args.run_id else "any run"
+        raise PreconditionFailed(
+            f"there is no task '{args.task_id}' in {where}; see `tui-orch status`"
+        )
+    _run, files = found
+    out = sys.stdout.buffer
+    offset = 0
+    while True:
+        try:
+            with open(files.log, "rb") as log:
+                log.seek(offset)
+                data = log.read()
+        except FileNotFoundError:
+            data = b""
+        out.write(data)
+        out.flush()
+        offset += len(data)
+        if not args.follow:
+            return EXIT_OK
+        status = read_status(files)
+        if status is not None and status.state == "exited" and not data:
+            return EXIT_OK
+        time.sleep(0.2)
+
+
+def run_clean(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args.repo)
+    store = RunStore(workspace.common)
+    if args.run_id:
+        if args.run_id not in store.run_ids():
+            raise PreconditionFailed(f"there is no run '{args.run_id}'; see `tui-orch status`")
+        runs = [store.load(args.run_id)]
+    else:
+        runs = [run for run in store.all() if not run.cleaned]
+    kept_any = False
+    for run in runs:
+        report = clean_run(workspace, run, force=args.force)
+        print(
+            f"run {run.run_id}: removed {len(report.removed_worktrees)} worktrees and "
+            f"{len(report.removed_branches)} branches"
+        )
+        for item in report.kept:
+            print(f"  kept: {item}")
+        kept_any = kept_any or bool(report.kept)
+    if kept_any:
+        print(
+            "tui-orch: some work was kept because removing it would lose it; merge it, or "
+            "pass --force to remove it anyway",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if not runs:
+        print("nothing to clean")
+    return EXIT_OK

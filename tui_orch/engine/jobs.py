@@ -1,0 +1,195 @@
+"""Supervised jobs (agents and validators) seen from the engine: start, watch, stop, re-attach.
+
+The engine never holds a pipe to a job: it starts a detached supervisor, follows the
+job's log file, and reads the supervisor's status file. So the engine may die and a
+later one picks up where it left off, finding each job running or finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui_orch.engine.supervisor import (
+    SupervisorSpec,
+    SupervisorStatus,
+    process_start_time,
+)
+
+READ_CHUNK = 64 * 1024
+# One tick reads at most this much per job, so a flood from one agent cannot starve others.
+MAX_READ_PER_TICK = 4 * 1024 * 1024
+MAX_LINE_BYTES = 8 * 1024
+
+
+@dataclass(frozen=True)
+class JobFiles:
+    """Where one job keeps its spec, status, output and the supervisor's own log."""
+
+    directory: Path
+    log: Path
+
+    @property
+    def spec(self) -> Path:
+        return self.directory / "spec.json"
+
+    @property
+    def status(self) -> Path:
+        return self.directory / "status.json"
+
+    @property
+    def supervisor_log(self) -> Path:
+        return self.directory / "supervisor.log"
+
+
+@dataclass(frozen=True)
+class JobHandle:
+    """Enough to find a supervisor again after a restart: pid plus kernel start time."""
+
+    pid: int
+    start_time: str
+
+
+def start_job(
+    files: JobFiles,
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float | None,
+    grace: float,
+) -> tuple[JobHandle, subprocess.Popen[bytes]]:
+    """Start a detached supervisor for argv; return its handle and the Popen to reap it."""
+    files.directory.mkdir(parents=True, exist_ok=True)
+    files.log.parent.mkdir(parents=True, exist_ok=True)
+    files.status.unlink(missing_ok=True)
+    SupervisorSpec(
+        argv=argv,
+        cwd=str(cwd),
+        env=env,
+        log_path=str(files.log),
+        status_path=str(files.status),
+        timeout=timeout,
+        grace=grace,
+    ).save(files.spec)
+    with open(files.supervisor_log, "ab") as supervisor_log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tui_orch.engine.supervisor", str(files.spec)],
+            cwd=files.directory,
+            stdin=subprocess.DEVNULL,
+            stdout=supervisor_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return JobHandle(process.pid, process_start_time(process.pid)), process
+
+
+def read_status(files: JobFiles) -> SupervisorStatus | None:
+    return SupervisorStatus.load(files.status)
+
+
+def is_alive(handle: JobHandle) -> bool:
+    """True while that very process runs (a reused pid has another start time)."""
+    start = process_start_time(handle.pid)
+    if not start or start != handle.start_time:
+        return False
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{handle.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return False
+
+
+def stop_job(handle: JobHandle, files: JobFiles) -> None:
+    """Ask the supervisor to stop its job (TERM, then KILL after its grace period).
+
+    If the supervisor itself is gone but its agent is not, kill the agent's group here.
+    """
+    if is_alive(handle):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(handle.pid, signal.SIGTERM)
+        return
+    status = read_status(files)
+    if status and status.state == "running" and status.agent_pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(status.agent_pid, signal.SIGKILL)
+
+
+def wait_until_stopped(handle: JobHandle, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_alive(handle):
+            return True
+        time.sleep(0.05)
+    return not is_alive(handle)
+
+
+class LogTail:
+    """Follows a growing log file and hands out whole lines, decoded leniently.
+
+    Bytes that are not UTF-8 become U+FFFD; a line longer than MAX_LINE_BYTES is cut
+    for display (the file on disk keeps it whole), so one 1 MB line without a newline
+    costs neither memory nor a crash.
+    """
+
+    def __init__(self, path: Path, offset: int = 0) -> None:
+        self.path = path
+        self.offset = offset
+        self._partial = bytearray()
+        self._dropped = 0
+
+    def read_lines(self) -> list[str]:
+        """Lines completed since the last call."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read(MAX_READ_PER_TICK)
+        except FileNotFoundError:
+            return []
+        if not data:
+            return []
+        self.offset += len(data)
+        return self._split(data)
+
+    def flush(self) -> list[str]:
+        """Everything left, including a last line without a newline (call at the end)."""
+        lines: list[str] = []
+        while True:
+            before = self.offset
+            lines.extend(self.read_lines())
+            if self.offset == before:
+                break
+        if self._partial or self._dropped:
+            lines.append(self._take_partial())
+        return lines
+
+    def _split(self, data: bytes) -> list[str]:
+        lines: list[str] = []
+        start = 0
+        while True:
+            newline = data.find(b"\n", start)
+            if newline < 0:
+                self._keep(data[start:])
+                return lines
+            self._keep(data[start:newline])
+            lines.append(self._take_partial())
+            start = newline + 1
+
+    def _keep(self, chunk: bytes) -> None:
+        room = MAX_LINE_BYTES - len(self._partial)
+        if room > 0:
+            self._partial += chunk[:room]
+        self._dropped += max(0, len(chunk) - max(room, 0))
+
+    def _take_partial(self) -> str:
+        text = bytes(self._partial).rstrip(b"\r").decode("utf-8", errors="replace")
+        if self._dropped:
+            text += f" … [{self._dropped} more bytes; the log file has the whole line]"
+        self._partial.clear()
+        self._dropped = 0
+        return text

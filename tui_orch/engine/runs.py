@@ -1,0 +1,115 @@
+"""Looking at runs from outside: what each task is doing now, where its log is, stopping.
+
+Read-only except `stop_run`: the state file may lag behind (its driver may be dead), so
+each task's status is taken from its supervisor's own status file when there is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui_orch.engine.jobs import JobFiles, is_alive, read_status, stop_job, wait_until_stopped
+from tui_orch.engine.state import RunState, RunStore, TaskPhase, TaskState
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as it is now: the state file, corrected by its supervisor's status."""
+
+    id: str
+    batch: int
+    state: str
+    exit_code: int | None
+    reason: str
+    alive: bool
+    duration: float | None
+    files_changed: int
+    commits: int
+    branch: str
+    worktree: str
+    log: str
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
+    files = store.task_files(run.run_id, task.id)
+    state, exit_code, reason = task.phase.value, task.exit_code, task.reason
+    alive = task.handle is not None and is_alive(task.handle)
+    duration = task.duration
+    if task.phase is TaskPhase.RUNNING:
+        status = read_status(files)
+        if status is not None and status.state == "exited":
+            ok = status.reason == "exited" and status.exit_code == 0
+            state = "exited" if ok else "failed"
+            exit_code, reason = status.exit_code, status.reason
+            if status.ended_at and task.started_at:
+                duration = status.ended_at - task.started_at
+        elif not alive:
+            state, reason = "lost", "its supervisor is gone"
+    return TaskView(
+        id=task.id,
+        batch=task.batch,
+        state=state,
+        exit_code=exit_code,
+        reason=reason,
+        alive=alive,
+        duration=duration,
+        files_changed=len(task.files_changed),
+        commits=task.commits,
+        branch=task.branch,
+        worktree=task.worktree,
+        log=str(files.log),
+    )
+
+
+def run_view(store: RunStore, run: RunState) -> dict[str, object]:
+    return {
+        "run_id": run.run_id,
+        "phase": run.phase.value,
+        "outcome": run.outcome,
+        "exit_code": run.exit_code,
+        "message": run.message,
+        "base": run.base,
+        "plan": run.plan_source,
+        "created_at": run.created_at,
+        "cleaned": run.cleaned,
+        "tasks": [
+            task_view(store, run, run.tasks[task_id]).to_dict()
+            for batch in run.batches
+            for task_id in batch
+        ],
+    }
+
+
+def find_log(store: RunStore, task_id: str, run_id: str | None) -> tuple[RunState, JobFiles] | None:
+    """The log of task_id (or 'validate-N') in run_id, else in the newest run that has it."""
+    run_ids = [run_id] if run_id else list(reversed(store.run_ids()))
+    for candidate in run_ids:
+        if candidate not in store.run_ids():
+            continue
+        run = store.load(candidate)
+        if task_id in run.tasks:
+            return run, store.task_files(candidate, task_id)
+        if task_id.startswith("validate-") and task_id[9:].isdigit():
+            index = int(task_id[9:]) - 1
+            if 0 <= index < len(run.validation):
+                return run, store.validation_files(candidate, index)
+    return None
+
+
+def running_tasks(store: RunStore, run: RunState) -> list[TaskState]:
+    return [t for t in run.tasks.values() if t.handle is not None and is_alive(t.handle)]
+
+
+def stop_run(store: RunStore, run: RunState, grace: float = 5.0) -> list[str]:
+    """Stop every agent of run that still runs; their worktrees and logs are kept."""
+    stopped = running_tasks(store, run)
+    for task in stopped:
+        assert task.handle is not None
+        stop_job(task.handle, store.task_files(run.run_id, task.id))
+    for task in stopped:
+        assert task.handle is not None
+        wait_until_stopped(task.handle, grace + 5)
+    return [task.id for task in stopped]

@@ -1,0 +1,192 @@
+"""Run state on disk, so a run survives the death of the process that drives it.
+
+Each run lives in ``<git common dir>/tui-orch/runs/<run-id>/``: ``state.json`` (written
+atomically at every step), a copy of the plan, ``logs/`` and one directory per job.
+Being under the git dir, none of it ever shows up as untracked files.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from pathlib import Path
+
+from tui_orch.engine.jobs import JobFiles, JobHandle
+from tui_orch.engine.supervisor import write_json_atomic
+
+STATE_VERSION = 1
+
+
+class TaskPhase(StrEnum):
+    PENDING = "pending"
+    SKIPPED = "skipped"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"  # agent exited 0, work committed on the task branch
+    FAILED = "failed"  # exited non-zero, timed out, stopped or could not start
+    MERGED = "merged"
+    EXCLUDED = "excluded"  # the user kept it out of the merge
+
+    @property
+    def finished(self) -> bool:
+        return self in (TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.MERGED)
+
+
+class RunPhase(StrEnum):
+    BUILDING = "building"
+    VALIDATING = "validating"
+    AWAITING_MERGE = "awaiting-merge"
+    MERGED = "merged"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def over(self) -> bool:
+        return self is RunPhase.MERGED
+
+
+@dataclass
+class TaskState:
+    """Everything known about one task in one run."""
+
+    id: str
+    batch: int
+    branch: str
+    worktree: str
+    phase: TaskPhase = TaskPhase.PENDING
+    start_commit: str = ""
+    head: str = ""
+    supervisor_pid: int | None = None
+    supervisor_start: str = ""
+    agent_pid: int | None = None
+    exit_code: int | None = None
+    reason: str = ""
+    message: str = ""
+    started_at: float | None = None
+    ended_at: float | None = None
+    commits: int = 0
+    files_changed: list[str] = field(default_factory=list)
+    insertions: int = 0
+    deletions: int = 0
+    attempts: int = 0
+
+    @property
+    def handle(self) -> JobHandle | None:
+        if self.supervisor_pid is None:
+            return None
+        return JobHandle(self.supervisor_pid, self.supervisor_start)
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.ended_at or time.time()) - self.started_at
+
+
+@dataclass
+class ValidationState:
+    command: str
+    exit_code: int | None = None
+    reason: str = ""
+    passed: bool | None = None
+    supervisor_pid: int | None = None
+    supervisor_start: str = ""
+
+    @property
+    def handle(self) -> JobHandle | None:
+        if self.supervisor_pid is None:
+            return None
+        return JobHandle(self.supervisor_pid, self.supervisor_start)
+
+
+@dataclass
+class RunState:
+    """One run of one plan in one repository."""
+
+    run_id: str
+    repo: str
+    plan_source: str
+    base: str
+    base_start: str
+    integration_branch: str
+    integration_worktree: str
+    worktree_root: str
+    batches: list[list[str]]
+    tasks: dict[str, TaskState]
+    phase: RunPhase = RunPhase.BUILDING
+    batch_index: int = 0
+    batch_approved: bool = False
+    validation: list[ValidationState] = field(default_factory=list)
+    outcome: str = ""
+    exit_code: int | None = None
+    message: str = ""
+    merged_commit: str = ""
+    cleaned: bool = False
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    version: int = STATE_VERSION
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> RunState:
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["tasks"] = {
+            task_id: TaskState(**{**task, "phase": TaskPhase(task["phase"])})
+            for task_id, task in dict(values["tasks"]).items()  # type: ignore[call-overload]
+        }
+        values["validation"] = [ValidationState(**v) for v in values.get("validation", [])]  # type: ignore[attr-defined]
+        values["phase"] = RunPhase(values.get("phase", RunPhase.BUILDING))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class RunStore:
+    """The runs of one repository, under its common git dir."""
+
+    def __init__(self, git_common_dir: Path) -> None:
+        self.root = git_common_dir / "tui-orch" / "runs"
+
+    def new_run_id(self) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
+        return f"{stamp}-{secrets.token_hex(2)}"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / run_id
+
+    def plan_copy(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "plan.yaml"
+
+    def task_files(self, run_id: str, task_id: str) -> JobFiles:
+        run_dir = self.run_dir(run_id)
+        return JobFiles(run_dir / "jobs" / task_id, run_dir / "logs" / f"{task_id}.log")
+
+    def validation_files(self, run_id: str, index: int) -> JobFiles:
+        run_dir = self.run_dir(run_id)
+        return JobFiles(
+            run_dir / "jobs" / f"validate-{index + 1}",
+            run_dir / "logs" / f"validate-{index + 1}.log",
+        )
+
+    def save(self, state: RunState) -> None:
+        state.updated_at = time.time()
+        directory = self.run_dir(state.run_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(directory / "state.json", state.to_dict())
+
+    def load(self, run_id: str) -> RunState:
+        data = json.loads((self.run_dir(run_id) / "state.json").read_text())
+        return RunState.from_dict(data)
+
+    def run_ids(self) -> list[str]:
+        """All runs, oldest first (ids start with their creation time)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "state.json").is_file())
+
+    def all(self) -> list[RunState]:
+        return [self.load(run_id) for run_id in self.run_ids()]

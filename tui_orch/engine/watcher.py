@@ -1,0 +1,91 @@
+"""Follow running jobs: their new output lines and their end, a few times a second.
+
+All file reads of a tick happen in one worker thread, so a flood of output from many
+agents never blocks the event loop that also draws the UI. Output is handed over as
+one batch of lines per job per tick, never line by line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tui_orch.engine.jobs import JobFiles, JobHandle, LogTail, is_alive, read_status
+from tui_orch.engine.supervisor import SupervisorStatus
+
+LinesCallback = Callable[[str, list[str]], None]
+
+
+@dataclass
+class WatchedJob:
+    """A job to follow: where its files are, how to recognise its supervisor."""
+
+    key: str
+    files: JobFiles
+    handle: JobHandle
+    process: subprocess.Popen[bytes] | None = None
+    tail: LogTail = field(init=False)
+    log_offset: int = 0
+
+    def __post_init__(self) -> None:
+        self.tail = LogTail(self.files.log, self.log_offset)
+
+
+@dataclass
+class _Tick:
+    lines: dict[str, list[str]]
+    ended: dict[str, SupervisorStatus]
+
+
+def _lost_status(job: WatchedJob) -> SupervisorStatus:
+    return SupervisorStatus(
+        state="exited",
+        supervisor_pid=job.handle.pid,
+        reason="lost",
+        message=f"its supervisor ended without a result; see {job.files.supervisor_log}",
+    )
+
+
+def _read_tick(jobs: list[WatchedJob]) -> _Tick:
+    """One pass over all jobs (runs in a worker thread)."""
+    tick = _Tick({}, {})
+    for job in jobs:
+        if job.process is not None:
+            job.process.poll()  # reap our own child supervisors, no zombies
+        status = read_status(job.files)
+        ended = status is not None and status.state == "exited"
+        if not ended and not is_alive(job.handle):
+            status = read_status(job.files)  # it may have finished just now
+            ended = True
+            if status is None or status.state != "exited":
+                status = _lost_status(job)
+        lines = job.tail.flush() if ended else job.tail.read_lines()
+        if lines:
+            tick.lines[job.key] = lines
+        if ended and status is not None:
+            tick.ended[job.key] = status
+    return tick
+
+
+async def watch_jobs(
+    jobs: list[WatchedJob],
+    on_lines: LinesCallback,
+    on_end: Callable[[str, SupervisorStatus], None],
+    interval: float = 0.1,
+) -> dict[str, SupervisorStatus]:
+    """Follow jobs until each has ended; return their final statuses by key."""
+    remaining = list(jobs)
+    results: dict[str, SupervisorStatus] = {}
+    while remaining:
+        tick = await asyncio.to_thread(_read_tick, remaining)
+        for key, lines in tick.lines.items():
+            on_lines(key, lines)
+        for key, status in tick.ended.items():
+            results[key] = status
+            on_end(key, status)
+        remaining = [job for job in remaining if job.key not in tick.ended]
+        if remaining:
+            await asyncio.sleep(interval)
+    return results

@@ -1,0 +1,173 @@
+"""Worktrees and branches of one repository, each change made under its git lock.
+
+A task works in its own worktree on its own branch; the integration branch has one
+too. Nothing here ever touches the user's working tree except `fast_forward_checkout`,
+which is only called after the user approved a validated result.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui_orch.engine.gitcli import GitLock, GitResult, common_dir, run_git
+
+FALLBACK_IDENTITY = ("-c", "user.name=tui-orch", "-c", "user.email=tui-orch@localhost")
+
+
+@dataclass(frozen=True)
+class WorktreeInfo:
+    path: Path
+    head: str
+    branch: str | None  # short name, None when detached
+
+
+@dataclass(frozen=True)
+class CommitSummary:
+    """What a task's branch holds beyond the commit it started from."""
+
+    head: str
+    commits: int
+    files: tuple[str, ...]
+    insertions: int
+    deletions: int
+
+
+class Workspace:
+    """One repository: its top-level, common git dir and the lock for changing it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.common = common_dir(self.root)
+        self.lock = GitLock(self.common)
+        self._identity: tuple[str, ...] | None = None
+
+    # -- reading -------------------------------------------------------------
+
+    def git(self, *args: str, cwd: Path | None = None, check: bool = True) -> GitResult:
+        """Run git without the lock: for reads that change nothing shared."""
+        return run_git(args, cwd or self.root, check=check)
+
+    def locked_git(self, *args: str, cwd: Path | None = None, check: bool = True) -> GitResult:
+        """Run git under the lock: for anything that writes refs, worktrees or config."""
+        with self.lock.held():
+            return run_git(args, cwd or self.root, check=check)
+
+    def rev(self, ref: str, cwd: Path | None = None) -> str:
+        return self.git(
+            "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=cwd
+        ).stdout.strip()
+
+    def branch_exists(self, branch: str) -> bool:
+        return (
+            self.git(
+                "show-ref", "--verify", "--quiet", f"refs/heads/{branch}", check=False
+            ).returncode
+            == 0
+        )
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        done = self.git("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return done.returncode == 0
+
+    def worktrees(self) -> list[WorktreeInfo]:
+        out = self.git("worktree", "list", "--porcelain").stdout
+        found: list[WorktreeInfo] = []
+        for block in out.strip().split("\n\n"):
+            fields = dict(
+                [*line.split(" ", 1), ""][:2] for line in block.splitlines() if line.strip()
+            )
+            if "worktree" not in fields:
+                continue
+            branch = fields.get("branch", "").removeprefix("refs/heads/") or None
+            found.append(WorktreeInfo(Path(fields["worktree"]), fields.get("HEAD", ""), branch))
+        return found
+
+    def worktree_of_branch(self, branch: str) -> Path | None:
+        """Where branch is checked out, if anywhere."""
+        for info in self.worktrees():
+            if info.branch == branch:
+                return info.path
+        return None
+
+    def is_dirty(self, worktree: Path) -> bool:
+        """Uncommitted changes to tracked files, or untracked files that are not ignored."""
+        return bool(self.git("status", "--porcelain", cwd=worktree).stdout.strip())
+
+    def summary(self, start: str, head: str) -> CommitSummary:
+        """Commits and changed files from start to head."""
+        commits = int(self.git("rev-list", "--count", f"{start}..{head}").stdout.strip() or 0)
+        files: list[str] = []
+        insertions = deletions = 0
+        for line in self.git("diff", "--numstat", "-z", start, head).stdout.split("\0"):
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[2]:
+                files.append(parts[2])
+                insertions += int(parts[0]) if parts[0].isdigit() else 0
+                deletions += int(parts[1]) if parts[1].isdigit() else 0
+        return CommitSummary(head, commits, tuple(files), insertions, deletions)
+
+    # -- changing --------------------------------------------------------------
+
+    def add_worktree(self, path: Path, branch: str, start: str) -> None:
+        """Create branch at start and check it out in a new worktree at path."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.locked_git("worktree", "add", "--quiet", "-b", branch, str(path), start)
+
+    def remove_worktree(self, path: Path, force: bool = False) -> None:
+        args = ["worktree", "remove", str(path)]
+        if force:
+            args.insert(2, "--force")
+        if path.exists():
+            self.locked_git(*args)
+        self.locked_git("worktree", "prune")
+
+    def delete_branch(self, branch: str, force: bool = False) -> None:
+        self.locked_git("branch", "-D" if force else "-d", "--quiet", branch)
+
+    def commit_all(self, worktree: Path, message: str) -> bool:
+        """Commit every change in worktree (new, modified, deleted); False if nothing changed."""
+        with self.lock.held():
+            run_git(["add", "--all"], worktree)
+            if run_git(["diff", "--cached", "--quiet"], worktree, check=False).returncode == 0:
+                return False
+            run_git([*self.identity(), "commit", "--quiet", "--no-verify", "-m", message], worktree)
+        return True
+
+    def identity(self) -> tuple[str, ...]:
+        """Config flags naming tui-orch as author, only when the user has no identity set."""
+        if self._identity is None:
+            has_email = self.git("config", "user.email", check=False).returncode == 0
+            has_name = self.git("config", "user.name", check=False).returncode == 0
+            self._identity = () if has_email and has_name else FALLBACK_IDENTITY
+        return self._identity
+
+    def copy_ignored_files(self, worktree: Path, patterns: tuple[str, ...]) -> list[str]:
+        """Copy files such as .env, which git ignores, from the user's tree into a worktree.
+
+        Only ignored files are copied, so they can never be committed by accident.
+        """
+        if not patterns:
+            return []
+        candidates = [
+            entry.name
+            for entry in self.root.iterdir()
+            if entry.is_file() and any(fnmatch.fnmatch(entry.name, p) for p in patterns)
+        ]
+        if not candidates:
+            return []
+        ignored = self.git("check-ignore", *candidates, check=False).stdout.split()
+        for name in ignored:
+            shutil.copy2(self.root / name, worktree / name)
+        return sorted(ignored)
+
+    def fast_forward_checkout(self, worktree: Path, commit: str) -> GitResult:
+        """Fast-forward the branch checked out in worktree to commit (its files follow)."""
+        return self.locked_git("merge", "--ff-only", "--quiet", commit, cwd=worktree, check=False)
+
+    def compare_and_swap(self, branch: str, new: str, old: str) -> bool:
+        """Move branch to new only if it still points at old."""
+        done = self.locked_git("update-ref", f"refs/heads/{branch}", new, old, check=False)
+        return done.returncode == 0

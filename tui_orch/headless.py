@@ -1,0 +1,213 @@
+"""The console front end: progress lines or a JSON event stream, and approvals on stdin.
+
+A thin layer over the engine like the TUI: it prints the engine's events and answers
+its approvals (always yes with ``--yes``, else by asking at the terminal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TextIO
+
+from tui_orch.engine import events as ev
+from tui_orch.engine.approvals import (
+    BatchDecision,
+    BatchRequest,
+    FinalRequest,
+    MergeDecision,
+    MergeRequest,
+)
+from tui_orch.engine.state import RunState
+from tui_orch.tables import format_table
+
+
+class ConsoleReporter:
+    """Human progress lines; agent output prefixed by its task id (unless quiet)."""
+
+    def __init__(self, out: TextIO, quiet: bool = False) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.width = 8
+
+    def __call__(self, event: ev.Event) -> None:
+        line = self.describe(event)
+        if line is not None:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def describe(self, event: ev.Event) -> str | None:
+        match event:
+            case ev.RunStarted():
+                self.width = max((len(t) for b in event.batches for t in b), default=8)
+                verb = "resuming" if event.resumed else "run"
+                return (
+                    f"{verb} {event.run_id}: {sum(len(b) for b in event.batches)} tasks in "
+                    f"{len(event.batches)} batches on '{event.base}' ({event.base_commit[:8]})"
+                )
+            case ev.BatchStarted():
+                names = ", ".join(event.task_ids) or "nothing to run"
+                return f"== batch {event.number}/{event.total}: {names}"
+            case ev.TaskSkipped():
+                return self._prefixed(event.task_id, f"skipped: {event.reason}")
+            case ev.AgentStarted():
+                return self._prefixed(event.task_id, f"started {event.agent} in {event.worktree}")
+            case ev.AgentOutput():
+                if self.quiet:
+                    return None
+                return "\n".join(self._prefixed(event.task_id, line) for line in event.lines)
+            case ev.AgentExited():
+                how = {
+                    "timeout": "timed out",
+                    "stopped": "stopped",
+                    "failed-to-start": "could not start",
+                    "lost": "lost",
+                }.get(event.reason, f"exited {event.exit_code}")
+                return self._prefixed(event.task_id, f"{how} after {event.duration:.1f}s")
+            case ev.TaskCommitted():
+                return self._prefixed(
+                    event.task_id,
+                    f"committed {event.commit[:8]}: {event.files_changed} files, "
+                    f"{event.commits} commit{'s' if event.commits != 1 else ''}",
+                )
+            case ev.MergeDone():
+                return self._prefixed(
+                    event.task_id, f"merged into the integration branch ({event.commit[:8]})"
+                )
+            case ev.MergeConflict():
+                return self._prefixed(
+                    event.task_id, f"merge conflict in {', '.join(event.paths) or '?'}"
+                )
+            case ev.ValidationStarted():
+                return f"== validate {event.index}/{event.total}: {event.command}"
+            case ev.ValidationOutput():
+                if self.quiet:
+                    return None
+                return "\n".join(self._prefixed("validate", line) for line in event.lines)
+            case ev.ValidationResult():
+                return f"== validation {'passed' if event.passed else 'FAILED'}: {event.command}"
+            case ev.BaseMerged():
+                return f"== '{event.base}' moved {event.old_commit[:8]} -> {event.new_commit[:8]}"
+            case ev.CleanedUp():
+                return (
+                    f"== cleaned up {len(event.worktrees)} worktrees and "
+                    f"{len(event.branches)} branches"
+                )
+            case ev.RunFinished():
+                return None  # the CLI prints the summary and the final sentence
+        return None
+
+    def _prefixed(self, task_id: str, text: str) -> str:
+        return f"{task_id.ljust(self.width)} | {text}"
+
+
+class JsonReporter:
+    """One JSON object per event per line, for scripts and CI."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: ev.Event) -> None:
+        self.out.write(json.dumps(event.to_dict()) + "\n")
+        self.out.flush()
+
+
+def summary_table(state: RunState) -> str:
+    """Task, state, exit, duration, files changed, commits: one row per task."""
+    rows = []
+    for batch in state.batches:
+        for task_id in batch:
+            task = state.tasks[task_id]
+            duration = task.duration
+            rows.append(
+                [
+                    task_id,
+                    task.phase.value
+                    if task.reason in ("", "exited")
+                    else f"{task.phase} ({task.reason})",
+                    "-" if task.exit_code is None else str(task.exit_code),
+                    "-" if duration is None else f"{duration:.1f}s",
+                    str(len(task.files_changed)),
+                    str(task.commits),
+                ]
+            )
+    return format_table(["task", "state", "exit", "duration", "files", "commits"], rows)
+
+
+class TerminalApprover:
+    """Asks each question on the terminal; answers are read without blocking the engine."""
+
+    def __init__(self, stdin: TextIO = sys.stdin, out: TextIO = sys.stderr) -> None:
+        self.stdin = stdin
+        self.out = out
+
+    async def approve_batch(self, request: BatchRequest) -> BatchDecision:
+        ids = [task.id for task in request.tasks]
+        answer = await self._ask(
+            f"Start batch {request.number}/{request.total} ({', '.join(ids)})? "
+            "[Y]es, [s]kip some tasks, [a]bort: "
+        )
+        if answer.startswith("a"):
+            return BatchDecision.abort()
+        if answer.startswith("s"):
+            skip = set((await self._ask("Task ids to skip (separated by spaces): ")).split())
+            unknown = skip - set(ids)
+            if unknown:
+                self.out.write(f"not in this batch, ignored: {', '.join(sorted(unknown))}\n")
+            return BatchDecision.approve(frozenset(skip & set(ids)))
+        return BatchDecision.approve()
+
+    async def approve_merge(self, request: MergeRequest) -> MergeDecision:
+        rows = [
+            [
+                o.task_id,
+                str(o.commits),
+                str(len(o.files_changed)),
+                f"+{o.insertions} -{o.deletions}",
+            ]
+            for o in request.outcomes
+        ]
+        self.out.write(format_table(["task", "commits", "files", "lines"], rows) + "\n")
+        for warning in request.warnings:
+            self.out.write(f"warning: {warning}\n")
+        answer = await self._ask(
+            f"Merge batch {request.number}/{request.total} into {request.integration_branch}? "
+            "[Y]es, [e]xclude some tasks, [a]bort: "
+        )
+        if answer.startswith("a"):
+            return MergeDecision.abort()
+        if answer.startswith("e"):
+            exclude = set((await self._ask("Task ids to keep out (separated by spaces): ")).split())
+            return MergeDecision.approve(frozenset(exclude))
+        return MergeDecision.approve()
+
+    async def approve_final(self, request: FinalRequest) -> bool:
+        for line in request.validation:
+            self.out.write(f"validation: {line}\n")
+        where = f" and update {request.checked_out_in}" if request.checked_out_in else ""
+        answer = await self._ask(
+            f"Fast-forward '{request.base}' from {request.old_commit[:8]} to "
+            f"{request.new_commit[:8]}{where}? [y/N]: "
+        )
+        return answer.startswith("y")
+
+    async def _ask(self, question: str) -> str:
+        self.out.write(question)
+        self.out.flush()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[str] = loop.create_future()
+        descriptor = self.stdin.fileno()
+
+        def on_readable() -> None:
+            if not answer.done():
+                answer.set_result(self.stdin.readline())
+
+        loop.add_reader(descriptor, on_readable)
+        try:
+            line = await answer
+        finally:
+            loop.remove_reader(descriptor)
+        if line == "":
+            raise EOFError("stdin closed while a question was asked")
+        return line.strip().lower()
