@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.process_guard import no_leftover_processes
+
+__all__ = ["no_leftover_processes"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PLAN = PROJECT_ROOT / "tui_orch" / "examples" / "example-plan.yaml"
 
