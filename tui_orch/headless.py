@@ -20,7 +20,7 @@ from tui_orch.engine.approvals import (
     MergeRequest,
 )
 from tui_orch.engine.state import RunState
-from tui_orch.tables import format_table
+from tui_orch.tables import format_table, plural
 
 
 class ConsoleReporter:
@@ -42,9 +42,11 @@ class ConsoleReporter:
             case ev.RunStarted():
                 self.width = max((len(t) for b in event.batches for t in b), default=8)
                 verb = "resuming" if event.resumed else "run"
+                tasks = plural(sum(len(b) for b in event.batches), "task")
+                batches = plural(len(event.batches), "batch", "batches")
                 return (
-                    f"{verb} {event.run_id}: {sum(len(b) for b in event.batches)} tasks in "
-                    f"{len(event.batches)} batches on '{event.base}' ({event.base_commit[:8]})"
+                    f"{verb} {event.run_id}: {tasks} in {batches} on '{event.base}' "
+                    f"({event.base_commit[:8]})"
                 )
             case ev.BatchStarted():
                 names = ", ".join(event.task_ids) or "nothing to run"
@@ -68,8 +70,8 @@ class ConsoleReporter:
             case ev.TaskCommitted():
                 return self._prefixed(
                     event.task_id,
-                    f"committed {event.commit[:8]}: {event.files_changed} files, "
-                    f"{event.commits} commit{'s' if event.commits != 1 else ''}",
+                    f"committed {event.commit[:8]}: {plural(event.files_changed, 'file')}, "
+                    f"{plural(event.commits, 'commit')}",
                 )
             case ev.MergeDone():
                 return self._prefixed(
@@ -90,10 +92,9 @@ class ConsoleReporter:
             case ev.BaseMerged():
                 return f"== '{event.base}' moved {event.old_commit[:8]} -> {event.new_commit[:8]}"
             case ev.CleanedUp():
-                return (
-                    f"== cleaned up {len(event.worktrees)} worktrees and "
-                    f"{len(event.branches)} branches"
-                )
+                worktrees = plural(len(event.worktrees), "worktree")
+                branches = plural(len(event.branches), "branch", "branches")
+                return f"== cleaned up {worktrees} and {branches}"
             case ev.RunFinished():
                 return None  # the CLI prints the summary and the final sentence
         return None

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 file', '3 files'; ``many`` for irregular plurals ('batch', 'batches')."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], gap: int = 2) -> str:
     """Align columns; a cell with newlines continues on the following lines."""
     split_rows = [[cell.split("\n") for cell in row] for row in rows]

@@ -184,7 +184,7 @@ class Orchestrator:
                 return self._conclude(
                     "interrupted",
                     EXIT_INTERRUPTED,
-                    f"interrupted: stopped {stopped} running job{'s' if stopped != 1 else ''}; "
+                    f"interrupted: stopped {stopped} running job{'' if stopped == 1 else 's'}; "
                     f"their work is kept in {self.state.worktree_root}; "
                     f"run `tui-orch resume {self.state.run_id}` to go on",
                 )
