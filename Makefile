@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/tui-orch check docs/example-plan.yaml
+	$(BIN)/tui-orch demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.runs import stop_run
 from tui_orch.engine.state import RunStore
 from tui_orch.headless import ConsoleReporter, JsonReporter, TerminalApprover, summary_table
+from tui_orch.launch_spec import Launch
 
 
 def register(commands: Any) -> None:
@@ -97,27 +98,55 @@ def _front_end(args: argparse.Namespace) -> tuple[Approver, EventSink, RunOption
     reporter: EventSink = (
         JsonReporter(sys.stdout) if args.json else ConsoleReporter(sys.stdout, args.quiet)
     )
+    return approver, reporter, _options(args)
+
+
+def _wants_app(args: argparse.Namespace) -> bool:
+    """The cockpit opens unless asked not to, or when there is no terminal to draw on."""
+    return not (args.headless or args.json) and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _run_app(launch: Launch) -> int:
+    from tui_orch.ui.app import OrchApp  # Textual loads only when the app is wanted
+
+    app = OrchApp(launch)
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
     worktree_root = args.worktree_root.resolve() if args.worktree_root else None
-    return approver, reporter, RunOptions(worktree_root=worktree_root)
+    return RunOptions(worktree_root=worktree_root)
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    if _wants_app(args):
+        return _run_app(Launch(plan=args.plan, repo=args.repo, options=_options(args)))
     approver, reporter, options = _front_end(args)
     return _drive(prepare_new_run(args.plan, args.repo, approver, reporter, options), args)
 
 
 def run_resume(args: argparse.Namespace) -> int:
+    if _wants_app(args):
+        launch = Launch(
+            repo=args.repo, resume_run_id=args.run_id, resume=True, options=_options(args)
+        )
+        return _run_app(launch)
     approver, reporter, options = _front_end(args)
     return _drive(prepare_resume(args.run_id, args.repo, approver, reporter, options), args)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    approver, reporter, options = _front_end(args)
     directory = args.dir or Path(tempfile.mkdtemp(prefix="tui-orch-demo-"))
     try:
         demo = create_demo(directory.resolve(), pace=args.pace)
     except DemoDirNotEmpty as error:
         raise PreconditionFailed(str(error)) from None
+    if _wants_app(args):
+        code = _run_app(Launch(plan=demo.plan, repo=demo.repo, options=_options(args)))
+        print(f"demo repository: {demo.repo}")
+        return code
+    approver, reporter, options = _front_end(args)
     if not args.json:
         print(f"demo repository: {demo.repo}\ndemo plan:       {demo.plan}")
     orchestrator = prepare_new_run(demo.plan, demo.repo, approver, reporter, options)

@@ -104,6 +104,7 @@ class Orchestrator:
         self.options = options
         self.resumed = resumed
         self._created = False
+        self._detaching = False
 
     # -- construction -------------------------------------------------------------
 
@@ -180,6 +181,15 @@ class Orchestrator:
             except RunStopped as stop:
                 return self._conclude(stop.outcome, stop.exit_code, stop.message)
             except asyncio.CancelledError:
+                if self._detaching:
+                    running = self.running_task_ids()
+                    return self._conclude(
+                        "detached",
+                        EXIT_MERGED,
+                        f"detached from run {self.state.run_id}: "
+                        f"{len(running)} agent{'' if len(running) == 1 else 's'} keep running; "
+                        f"run `tui-orch resume {self.state.run_id}` to pick it up",
+                    )
                 stopped = await asyncio.shield(asyncio.to_thread(self._stop_all_jobs))
                 return self._conclude(
                     "interrupted",
@@ -188,6 +198,27 @@ class Orchestrator:
                     f"their work is kept in {self.state.worktree_root}; "
                     f"run `tui-orch resume {self.state.run_id}` to go on",
                 )
+
+    # -- control from a front end ------------------------------------------------------
+
+    def detach(self, leave_running: bool = True) -> None:
+        """Whether a cancellation leaves agents running (the app quits, they go on).
+
+        Off by default (Ctrl-C in the console stops them); the app turns it on, so that
+        even an app crash never takes the agents down, and off only for "stop and quit".
+        """
+        self._detaching = leave_running
+
+    def running_task_ids(self) -> list[str]:
+        return [t.id for t in self.state.tasks.values() if t.phase is TaskPhase.RUNNING]
+
+    def stop_task(self, task_id: str) -> bool:
+        """Stop one agent (TERM, then KILL); its worktree and branch are kept."""
+        task = self.state.tasks[task_id]
+        if task.phase is not TaskPhase.RUNNING or task.handle is None:
+            return False
+        stop_job(task.handle, self.store.task_files(self.state.run_id, task_id))
+        return True
 
     def _prepare(self) -> None:
         state = self.state
@@ -733,6 +764,8 @@ class Orchestrator:
             state.phase = RunPhase.MERGED
         elif outcome == "interrupted":
             state.phase = RunPhase.INTERRUPTED
+        elif outcome == "detached":
+            pass  # still running in the background; resume picks it up
         elif outcome == "aborted":
             state.phase = (
                 RunPhase.ABORTED if state.phase is not RunPhase.AWAITING_MERGE else state.phase

@@ -1,0 +1,275 @@
+"""OrchApp: the cockpit. It starts the engine, renders its events, answers its questions.
+
+The engine runs as a worker on the app's own event loop (its blocking work already runs
+in threads); its events arrive through `EngineBridge`, output batched once per frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from tui_orch.engine.approvals import BatchDecision, MergeRequest
+from tui_orch.engine.launch import prepare_new_run, prepare_resume
+from tui_orch.engine.orchestrator import Orchestrator, RunBusy
+from tui_orch.engine.preconditions import PreconditionFailed
+from tui_orch.engine.problems import InputError
+from tui_orch.engine.state import TaskPhase
+from tui_orch.launch_spec import Launch
+from tui_orch.ui.approver import ApprovalScreens, ScreenApprover
+from tui_orch.ui.bridge import VALIDATOR_KEY, EngineBridge
+from tui_orch.ui.messages import RunEnded
+from tui_orch.ui.screens.confirm import QuitModal
+from tui_orch.ui.screens.dashboard import DashboardScreen
+from tui_orch.ui.screens.diff_viewer import DiffScreen
+from tui_orch.ui.screens.help import HelpModal
+from tui_orch.ui.screens.log_viewer import LogScreen
+from tui_orch.ui.screens.merge import FinalApprovalScreen, MergeApprovalScreen
+from tui_orch.ui.screens.plan import BatchApprovalScreen, PlanScreen
+
+FRAME_SECONDS = 1 / 30
+
+
+class OrchApp(App[int]):
+    """Supervise a run: approve batches and merges, watch agents, open logs and diffs."""
+
+    CSS_PATH = "orch.tcss"
+    TITLE = "tui-orch"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q", "request_quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "request_quit", "Quit", show=False, id="app.interrupt"),
+    ]
+
+    def __init__(self, launch: Launch, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.launch = launch
+        self.clock = clock
+        self.orchestrator: Orchestrator | None = None
+        self.engine_worker: Worker[None] | None = None
+        self.dashboard = DashboardScreen(clock)
+        self.bridge = EngineBridge(self.dashboard)
+        self.pending_approvals = 0
+        self.result_code = 0
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dashboard)
+        self.set_interval(FRAME_SECONDS, self.flush_output)
+        if self.launch.resume:
+            self.start_resume()
+        elif self.launch.plan is not None:
+            self.push_screen(
+                PlanScreen(self.launch.plan, self.launch.repo, self.start_from_plan),
+                self._plan_answered,
+            )
+
+    def _plan_answered(self, decision: BatchDecision | None) -> None:
+        if decision is None and self.orchestrator is None:
+            self.exit(0, return_code=0)
+
+    def start_from_plan(self, decision: BatchDecision) -> str | None:
+        """Create the run (called by the plan screen); returns why it cannot start, if so."""
+        assert self.launch.plan is not None
+        approver = self._approver(first_batch=decision)
+        try:
+            orchestrator = prepare_new_run(
+                self.launch.plan, self.launch.repo, approver, self.bridge, self.launch.options
+            )
+        except InputError as error:
+            return "\n".join(str(problem) for problem in error.problems)
+        except PreconditionFailed as refusal:
+            return str(refusal)
+        self._drive(orchestrator)
+        return None
+
+    def start_resume(self) -> None:
+        try:
+            orchestrator = prepare_resume(
+                self.launch.resume_run_id,
+                self.launch.repo,
+                self._approver(),
+                self.bridge,
+                self.launch.options,
+            )
+        except (InputError, PreconditionFailed) as refusal:
+            self.notify(str(refusal), severity="error", title="cannot resume", timeout=30)
+            return
+        self._drive(orchestrator)
+
+    def _approver(self, first_batch: BatchDecision | None = None) -> ScreenApprover:
+        screens = ApprovalScreens(
+            batch=BatchApprovalScreen,
+            merge=lambda request: MergeApprovalScreen(request, self._warnings_for(request)),
+            final=FinalApprovalScreen,
+        )
+        return ScreenApprover(self, screens, first_batch, on_pending=self._count_approvals)
+
+    def _warnings_for(self, request: MergeRequest) -> dict[str, list[str]]:
+        return {task_id: list(badges) for task_id, badges in self.dashboard.badges.items()}
+
+    def _count_approvals(self, change: int) -> None:
+        self.pending_approvals += change
+        self.dashboard.facts.pending_approvals = self.pending_approvals
+
+    def _drive(self, orchestrator: Orchestrator) -> None:
+        self.orchestrator = orchestrator
+        orchestrator.detach()  # whatever ends the app, the agents go on
+        state = orchestrator.state
+        self.dashboard.show_plan(
+            state.batches, {task.id: task.agent for task in orchestrator.plan.tasks}
+        )
+        for task_id, task in state.tasks.items():
+            if task.phase is not TaskPhase.PENDING:
+                self.dashboard.task_states[task_id] = task.phase.value
+        self.engine_worker = self.run_worker(
+            self._run_engine(orchestrator), group="engine", exclusive=True, exit_on_error=False
+        )
+
+    async def _run_engine(self, orchestrator: Orchestrator) -> None:
+        try:
+            result = await orchestrator.run()
+        except RunBusy as busy:
+            self.notify(str(busy), severity="error", timeout=30)
+            return
+        self.post_message(RunEnded(result))
+
+    # -- engine output -----------------------------------------------------------------------
+
+    def flush_output(self) -> None:
+        """Once per frame: hand each pane the lines that arrived since the last frame."""
+        pending = self.bridge.drain()
+        if not pending:
+            return
+        with self.batch_update():
+            for key, output in pending.items():
+                self.dashboard.show_output(key, output)
+
+    @on(RunEnded)
+    def run_ended(self, message: RunEnded) -> None:
+        result = message.result
+        self.result_code = result.exit_code
+        severity = "information" if result.exit_code == 0 else "error"
+        self.notify(result.message, severity=severity, title=result.outcome, timeout=20)
+
+    @on(Worker.StateChanged)
+    def report_worker_errors(self, event: Worker.StateChanged) -> None:
+        """Any worker that crashed becomes an error notification, never a traceback."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}", severity="error", title="error")
+
+    # -- actions on tasks (from the dashboard, the merge screen and the palette) ---------------
+
+    def _task_files(self, task_id: str) -> tuple[str, Path] | None:
+        orchestrator = self.orchestrator
+        if orchestrator is None:
+            return None
+        store, run_id = orchestrator.store, orchestrator.state.run_id
+        if task_id == VALIDATOR_KEY:
+            count = max(1, len(orchestrator.state.validation))
+            return "validation", store.validation_files(run_id, count - 1).log
+        if task_id in orchestrator.state.tasks:
+            return task_id, store.task_files(run_id, task_id).log
+        return None
+
+    def action_open_log(self, task_id: str) -> None:
+        found = self._task_files(task_id)
+        if found is None:
+            self.notify("The run has not started yet.", severity="warning")
+            return
+        label, path = found
+        self.push_screen(LogScreen(f"Log  {label}", path))
+
+    def action_open_diff(self, task_id: str) -> None:
+        orchestrator = self.orchestrator
+        if orchestrator is None or task_id not in orchestrator.state.tasks:
+            self.notify("No diff for that yet.", severity="warning")
+            return
+        task = orchestrator.state.tasks[task_id]
+        if not task.start_commit:
+            self.notify(f"{task_id} has not started yet.", severity="warning")
+            return
+        self.push_screen(DiffScreen(task_id, Path(task.worktree), task.start_commit))
+
+    def action_kill_agent(self, task_id: str) -> None:
+        if self.orchestrator is not None and self.orchestrator.stop_task(task_id):
+            self.notify(f"Stopping {task_id}; its work stays in its worktree.")
+        else:
+            self.notify(f"{task_id} is not running.", severity="warning")
+
+    def action_restart_task(self, task_id: str) -> None:
+        orchestrator = self.orchestrator
+        if orchestrator is None or task_id not in orchestrator.state.tasks:
+            return
+        if orchestrator.state.tasks[task_id].phase is not TaskPhase.FAILED:
+            self.notify(f"{task_id} has not failed; nothing to restart.", severity="warning")
+            return
+        if self.engine_worker is not None and self.engine_worker.is_running:
+            self.notify(
+                "The batch is still running; restart once it has stopped.", severity="warning"
+            )
+            return
+        self.launch = Launch(
+            repo=Path(orchestrator.state.repo),
+            resume_run_id=orchestrator.state.run_id,
+            resume=True,
+            options=self.launch.options,
+        )
+        self.notify(f"Restarting {task_id} in its worktree.")
+        self.start_resume()
+
+    # -- help, palette, quitting -------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        screen_help = getattr(self.screen, "HELP", "") or DashboardScreen.HELP
+        self.push_screen(HelpModal(screen_help))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in [*screen.BINDINGS, *self.BINDINGS]:
+            if (
+                not isinstance(binding, Binding)
+                or not binding.id
+                or binding.id.startswith("pane.focus")
+            ):
+                continue
+            area = binding.id.split(".")[0]
+            title = f"{area}: {binding.description.lower()}"
+            yield SystemCommand(
+                title, f"key: {binding.key}", partial(screen.run_action, binding.action)
+            )
+
+    def action_request_quit(self) -> None:
+        orchestrator = self.orchestrator
+        running = orchestrator.running_task_ids() if orchestrator else []
+        if orchestrator is None or not running:
+            self.exit(self.result_code, return_code=self.result_code)
+            return
+        self.push_screen(QuitModal(running, orchestrator.state.run_id), self._quit_answered)
+
+    def _quit_answered(self, choice: str | None) -> None:
+        if choice == "detach":
+            self.exit(0, return_code=0)
+        elif choice == "stop":
+            self.run_worker(self._stop_and_quit(), group="quit", exit_on_error=False)
+
+    async def _stop_and_quit(self) -> None:
+        if self.engine_worker is not None:
+            if self.orchestrator is not None:
+                self.orchestrator.detach(leave_running=False)
+            self.engine_worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self.engine_worker.wait()
+        self.exit(self.result_code or 130, return_code=self.result_code or 130)

@@ -1,0 +1,43 @@
+"""Asking before quitting while agents run, and saying what happens to them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class QuitModal(ModalScreen[str]):
+    """Dismissed with 'detach', 'stop' or 'cancel'."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "choose('detach')", "Leave running", id="quit.detach"),
+        Binding("s", "choose('stop')", "Stop agents", id="quit.stop"),
+        Binding("escape,c", "choose('cancel')", "Cancel", id="quit.cancel"),
+    ]
+
+    def __init__(self, running: list[str], run_id: str) -> None:
+        super().__init__(id="quit-modal")
+        self.running = running
+        self.run_id = run_id
+
+    def compose(self) -> ComposeResult:
+        names = ", ".join(self.running)
+        with Vertical(id="quit-body"):
+            yield Static(
+                f"{len(self.running)} agent(s) still running: {names}", classes="screen-title"
+            )
+            yield Static(
+                "d  quit and leave them running: each has its own supervisor, every line\n"
+                "   they print is logged; pick the run up later with\n"
+                f"   tui-orch resume {self.run_id}\n"
+                "s  stop them (their work so far stays in their worktrees), then quit\n"
+                "c  cancel: stay here"
+            )
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)

@@ -1,0 +1,321 @@
+"""The dashboard: the run tree, a pane per agent of the current batch, the status bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from tui_orch.engine import events as ev
+from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
+from tui_orch.ui.messages import EngineEventArrived
+from tui_orch.ui.widgets.agent_pane import AgentPane
+from tui_orch.ui.widgets.run_tree import RunTree
+from tui_orch.ui.widgets.status_bar import RunFacts, StatusBar
+
+# Task states shown for an AgentExited reason other than a clean exit.
+EXIT_STATES = {
+    "timeout": "failed",
+    "stopped": "stopped",
+    "failed-to-start": "failed",
+    "lost": "failed",
+}
+
+
+@dataclass
+class TaskClock:
+    """When a task started and ended, by the app's clock (frozen in snapshot tests)."""
+
+    started: float | None = None
+    ended: float | None = None
+
+    def elapsed(self, now: float) -> float | None:
+        if self.started is None:
+            return None
+        return max(0.0, (self.ended if self.ended is not None else now) - self.started)
+
+
+class DashboardScreen(Screen[None]):
+    """Live view of a run; keys act on the focused pane (or the task chosen in the tree)."""
+
+    HELP = """\
+## Dashboard
+
+Left: the run, batch by batch. Right: a pane per agent of the current batch (and the
+validator when it runs), its border coloured by state, which is also written out.
+
+| key | does |
+| --- | --- |
+| `tab` / `shift+tab` | next / previous pane |
+| `1` … `9` | focus pane N |
+| `z` | maximise the focused pane, or restore it |
+| `enter` / `l` | the task's full log (from disk; follows while it runs) |
+| `d` | the task's diff, uncommitted work included |
+| `x` | kill the task's agent (its work is kept in its worktree) |
+| `r` | restart a failed task in its worktree (once the run has stopped) |
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("z", "maximise", "Maximise", id="pane.maximise"),
+        Binding("l,enter", "open_log", "Log", id="agent.log"),
+        Binding("d", "open_diff", "Diff", id="agent.diff"),
+        Binding("x", "kill", "Kill agent", id="agent.kill"),
+        Binding("r", "restart", "Restart task", id="agent.restart"),
+        *(
+            Binding(str(n), f"focus_number({n})", f"Pane {n}", show=False, id=f"pane.focus{n}")
+            for n in range(1, 10)
+        ),
+    ]
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(id="dashboard")
+        self.clock = clock
+        self.facts = RunFacts()
+        self.batches: list[list[str]] = []
+        self.agents: dict[str, str] = {}
+        self.task_states: dict[str, str] = {}
+        self.clocks: dict[str, TaskClock] = {}
+        self.files_changed: dict[str, int] = {}
+        self.badges: dict[str, list[str]] = {}
+        self._early_output: dict[str, PendingOutput] = {}
+        self.pane_keys: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="dash-main"):
+            yield RunTree(id="run-tree")
+            with Vertical(id="dash-right"):
+                yield Grid(id="pane-grid")
+                yield Static("Waiting for the run to start…", id="dash-message")
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self.tick)
+        self.tick()
+
+    # -- engine events ---------------------------------------------------------------
+
+    def show_plan(self, batches: list[list[str]], agents: dict[str, str]) -> None:
+        """What the run will do, before any event arrives (also on resume)."""
+        self.batches = batches
+        self.agents = agents
+        for batch in batches:
+            for task_id in batch:
+                self.task_states.setdefault(task_id, "pending")
+                self.clocks.setdefault(task_id, TaskClock())
+        self.facts.batches = len(batches)
+        self.query_one(RunTree).set_batches(batches)
+
+    @on(EngineEventArrived)
+    def apply_event(self, message: EngineEventArrived) -> None:
+        event = message.event
+        now = self.clock()
+        match event:
+            case ev.RunStarted():
+                self.facts.run_id = event.run_id
+                self.facts.phase = "building"
+                self._message(f"run {event.run_id} on '{event.base}'")
+            case ev.BatchStarted():
+                self.facts.batch = event.number
+                self._show_panes(list(event.task_ids))
+                for number in range(1, len(self.batches) + 1):
+                    self.query_one(RunTree).show_batch(
+                        number, number == event.number, number < event.number
+                    )
+            case ev.TaskSkipped():
+                self._set_state(event.task_id, "skipped")
+            case ev.AgentStarted():
+                self.clocks[event.task_id] = TaskClock(started=now)
+                self._set_state(event.task_id, "running")
+            case ev.AgentExited():
+                self.clocks.setdefault(event.task_id, TaskClock(started=now)).ended = now
+                ok = event.reason == "exited" and event.exit_code == 0
+                state = "succeeded" if ok else EXIT_STATES.get(event.reason, "failed")
+                self._set_state(event.task_id, state)
+                if not ok:
+                    self.notify(
+                        f"{event.task_id}: {event.reason} (exit {event.exit_code})",
+                        severity="error",
+                        title="agent failed",
+                    )
+            case ev.TaskCommitted():
+                self.files_changed[event.task_id] = event.files_changed
+                self._refresh_pane(event.task_id)
+            case ev.MergeDone():
+                self._set_state(event.task_id, "merged")
+            case ev.MergeConflict():
+                self.set_badges(event.task_id, [f"merge conflict: {', '.join(event.paths)}"])
+                self.notify(
+                    f"{event.task_id} conflicts in {', '.join(event.paths)}",
+                    severity="error",
+                    title="merge conflict",
+                )
+            case ev.ValidationStarted():
+                self.facts.phase = "validating"
+                self.clocks[VALIDATOR_KEY] = TaskClock(started=now)
+                self.task_states[VALIDATOR_KEY] = "running"
+                self.agents[VALIDATOR_KEY] = event.command
+                if not self._pane(VALIDATOR_KEY):
+                    self._add_pane(VALIDATOR_KEY)
+                self._refresh_pane(VALIDATOR_KEY)
+            case ev.ValidationResult():
+                self.clocks.setdefault(VALIDATOR_KEY, TaskClock(started=now)).ended = now
+                self._set_state(VALIDATOR_KEY, "passed" if event.passed else "failed")
+            case ev.BaseMerged():
+                self.facts.phase = "merged"
+                self._message(f"'{event.base}' moved to {event.new_commit[:8]}")
+            case ev.RunFinished():
+                self.facts.phase = event.outcome
+                self._message(event.message)
+        self.tick()
+
+    def show_output(self, key: str, pending: PendingOutput) -> None:
+        pane = self._pane(key)
+        if pane is None:  # lines can arrive before the pane exists
+            early = self._early_output.setdefault(key, PendingOutput(pending.lines.copy(), 0))
+            early.lines.extend(pending.lines)
+            early.count += pending.count
+            return
+        pane.add_lines(pending.lines, pending.count)
+
+    def set_badges(self, task_id: str, badges: list[str]) -> None:
+        self.badges[task_id] = badges
+        pane = self._pane(task_id)
+        if pane is not None:
+            pane.set_badges(badges)
+
+    # -- panes -----------------------------------------------------------------------
+
+    def _show_panes(self, task_ids: list[str]) -> None:
+        grid = self.query_one("#pane-grid", Grid)
+        grid.remove_children()  # finishes later: numbering comes from pane_keys, not children
+        self.pane_keys = []
+        for task_id in task_ids:
+            self._add_pane(task_id)
+
+    def _add_pane(self, key: str) -> None:
+        grid = self.query_one("#pane-grid", Grid)
+        self.pane_keys.append(key)
+        number = len(self.pane_keys)
+        pane = AgentPane(key, self.agents.get(key, ""), number)
+        grid.mount(pane)
+        count = number
+        columns = 1 if count == 1 else 2 if count <= 4 else 3 if count <= 9 else 4
+        for n in (1, 2, 3, 4):
+            grid.set_class(n == columns, f"-cols-{n}")
+        pane.set_state(self.task_states.get(key, "pending"))
+        pane.set_badges(self.badges.get(key, []))
+        early = self._early_output.pop(key, None)
+        if early is not None:
+            self.call_after_refresh(pane.add_lines, early.lines, early.count)
+        if number == 1:
+            self.call_after_refresh(pane.focus)
+
+    def _pane(self, key: str) -> AgentPane | None:
+        if key not in self.pane_keys:
+            return None
+        for pane in self.query(AgentPane):
+            if pane.task_id == key and pane.is_attached and not pane._closing:
+                return pane
+        return None
+
+    def _set_state(self, key: str, state: str) -> None:
+        self.task_states[key] = state
+        pane = self._pane(key)
+        if pane is not None:
+            pane.set_state(state)
+
+    def _refresh_pane(self, key: str) -> None:
+        pane = self._pane(key)
+        if pane is not None:
+            pane.files_changed = self.files_changed.get(key)
+            pane.elapsed = self.clocks.get(key, TaskClock()).elapsed(self.clock())
+            pane.refresh_header()
+
+    def _message(self, text: str) -> None:
+        self.query_one("#dash-message", Static).update(text)
+
+    def tick(self) -> None:
+        """Elapsed times, tree labels and the status bar: 10 times a second at most."""
+        now = self.clock()
+        tree = self.query_one(RunTree)
+        for task_id, state in self.task_states.items():
+            elapsed = self.clocks.get(task_id, TaskClock()).elapsed(now)
+            if task_id != VALIDATOR_KEY:
+                tree.show_task(task_id, state, elapsed)
+        for pane in self.query(AgentPane):
+            if self.task_states.get(pane.task_id) == "running":
+                pane.elapsed = self.clocks.get(pane.task_id, TaskClock()).elapsed(now)
+                pane.refresh_header()
+        self.facts.running = sum(
+            1
+            for key, state in self.task_states.items()
+            if state == "running" and key != VALIDATOR_KEY
+        )
+        self.facts.conflicts = sum(1 for badges in self.badges.values() if badges)
+        self.query_one(StatusBar).show(self.facts)
+
+    # -- selection and actions -----------------------------------------------------------
+
+    def selected_task(self) -> str | None:
+        """The task the keys act on: the focused pane's, else the tree's cursor, else pane 1."""
+        focused = self.focused
+        while focused is not None and not isinstance(focused, AgentPane):
+            focused = focused.parent if isinstance(focused.parent, AgentPane) else None
+        if isinstance(focused, AgentPane):
+            return focused.task_id
+        tree = self.query_one(RunTree)
+        if self.focused is tree and tree.cursor_node is not None:
+            data = tree.cursor_node.data
+            if data and not data.startswith("batch-"):
+                return data
+        panes = list(self.query(AgentPane))
+        return panes[0].task_id if panes else None
+
+    def action_focus_number(self, number: int) -> None:
+        if 1 <= number <= len(self.pane_keys):
+            pane = self._pane(self.pane_keys[number - 1])
+            if pane is not None:
+                pane.focus()
+
+    def action_maximise(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        task_id = self.selected_task()
+        pane = self._pane(task_id) if task_id else None
+        if pane is not None:
+            self.maximize(pane, container=False)
+
+    async def action_open_log(self) -> None:
+        await self._app_action("open_log")
+
+    async def action_open_diff(self) -> None:
+        await self._app_action("open_diff")
+
+    async def action_kill(self) -> None:
+        await self._app_action("kill_agent")
+
+    async def action_restart(self) -> None:
+        await self._app_action("restart_task")
+
+    async def _app_action(self, name: str) -> None:
+        """Run an app action on the selected task."""
+        task_id = self.selected_task()
+        if task_id is None:
+            self.notify("No task selected yet.", severity="warning")
+            return
+        await self.app.run_action(f"{name}('{task_id}')")
+
+    @on(Tree.NodeSelected, "#run-tree")
+    async def open_log_from_tree(self, event: Tree.NodeSelected[str]) -> None:
+        data = event.node.data
+        if data and not data.startswith("batch-"):
+            await self.app.run_action(f"open_log('{data}')")

@@ -1,0 +1,105 @@
+"""A task's changes against the commit it started from, uncommitted work included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.syntax import Syntax
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui_orch.engine.snapshots import FileChange, changed_files, file_diff, snapshot_tree
+
+
+class DiffScreen(Screen[None]):
+    """File list on the left, the highlighted file's diff on the right."""
+
+    HELP = """\
+## Diff viewer
+
+What the task changed since the commit it started from, read from its worktree without
+touching it (uncommitted and new files included, even while the agent runs).
+
+| key | does |
+| --- | --- |
+| `up` / `down` | choose a file |
+| `r` | refresh |
+| `escape` | back |
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="diff.back"),
+        Binding("r", "refresh_diff", "Refresh", id="diff.refresh"),
+    ]
+
+    def __init__(self, task_id: str, worktree: Path, start: str) -> None:
+        super().__init__(id="diff-screen")
+        self.task_id = task_id
+        self.worktree = worktree
+        self.start = start
+        self.snapshot = ""
+        self.changes: list[FileChange] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Diff  {self.task_id}  (since {self.start[:8]})", classes="screen-title")
+        with Horizontal(id="diff-body"):
+            yield OptionList(id="diff-files")
+            with VerticalScroll(id="diff-text-scroll"):
+                yield Static(id="diff-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_changes()
+
+    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    def load_changes(self) -> None:
+        if not self.worktree.exists():
+            self.app.call_from_thread(self._show_message, "Its worktree is gone (cleaned up).")
+            return
+        tree = snapshot_tree(self.worktree)
+        changes = changed_files(self.worktree, self.start, tree)
+        self.app.call_from_thread(self._show_changes, tree, changes)
+
+    def _show_message(self, text: str) -> None:
+        self.query_one("#diff-text", Static).update(text)
+
+    def _show_changes(self, tree: str, changes: list[FileChange]) -> None:
+        self.snapshot, self.changes = tree, changes
+        files = self.query_one(OptionList)
+        files.clear_options()
+        for change in changes:
+            label = f"{change.status} {change.path}  +{change.insertions} -{change.deletions}"
+            files.add_option(Option(label, id=change.path))
+        if changes:
+            files.highlighted = 0
+            files.focus()
+            self.load_file(changes[0].path)
+        else:
+            self._show_message("No changes yet.")
+
+    @on(OptionList.OptionHighlighted, "#diff-files")
+    def choose_file(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id:
+            self.load_file(event.option.id)
+
+    @work(thread=True, exclusive=True, group="diff-file", exit_on_error=False)
+    def load_file(self, path: str) -> None:
+        text = file_diff(self.worktree, self.start, path, self.snapshot)
+        self.app.call_from_thread(self._show_diff, text)
+
+    def _show_diff(self, text: str) -> None:
+        self.query_one("#diff-text", Static).update(
+            Syntax(text or "(no textual change)", "diff", theme="ansi_dark", word_wrap=False)
+        )
+
+    def action_refresh_diff(self) -> None:
+        self.load_changes()
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,152 @@
+"""Approving merges: a batch into the integration branch, then the result into base."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui_orch.engine.approvals import FinalRequest, MergeDecision, MergeRequest
+
+
+class MergeApprovalScreen(Screen[MergeDecision]):
+    """Each task of the built batch: its changes, and any warnings the engine reported."""
+
+    HELP = """\
+## Merge approval
+
+The batch is built; each task's work is committed on its own branch. Approve to merge
+them (in plan order, `--no-ff`) into the integration branch. Nothing touches your
+branch until the final approval, after validation.
+
+| key | does |
+| --- | --- |
+| `a` | merge every task not excluded |
+| `x` | exclude / include the highlighted task (its branch is kept, unmerged) |
+| `d` | open the highlighted task's diff |
+| `s` | stop the run here (branches kept; `tui-orch resume` asks again) |
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Merge", id="merge.approve"),
+        Binding("x", "exclude", "Exclude task", id="merge.exclude"),
+        Binding("d", "diff", "Diff", id="merge.diff"),
+        Binding("s", "stop_run", "Stop run", id="merge.stop"),
+    ]
+
+    def __init__(self, request: MergeRequest, warnings_by_task: dict[str, list[str]]) -> None:
+        super().__init__(id="merge-screen")
+        self.request = request
+        self.warnings_by_task = warnings_by_task
+        self.excluded: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        request = self.request
+        with Vertical(id="merge-body"):
+            yield Static(
+                f"Merge batch {request.number}/{request.total} into {request.integration_branch}?",
+                classes="screen-title",
+            )
+            yield DataTable(id="merge-table", cursor_type="row", zebra_stripes=True)
+            yield Static(
+                "\n".join(f"⚠ {warning}" for warning in request.warnings), id="merge-warnings"
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("task", "state", "commits", "files", "lines", "warnings")
+        for outcome in self.request.outcomes:
+            table.add_row(*self._cells(outcome.task_id), key=outcome.task_id, height=None)
+        table.focus()
+
+    def _cells(self, task_id: str) -> list[Text | str]:
+        outcome = next(o for o in self.request.outcomes if o.task_id == task_id)
+        excluded = task_id in self.excluded
+        warnings = self.warnings_by_task.get(task_id, [])
+        return [
+            Text(task_id, style="strike dim" if excluded else ""),
+            "excluded" if excluded else "will merge",
+            str(outcome.commits),
+            str(len(outcome.files_changed)),
+            f"+{outcome.insertions} -{outcome.deletions}",
+            Text("\n".join(f"⚠ {w}" for w in warnings) or "-", style="bold" if warnings else ""),
+        ]
+
+    def _current(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_approve(self) -> None:
+        self.dismiss(MergeDecision.approve(frozenset(self.excluded)))
+
+    def action_exclude(self) -> None:
+        task_id = self._current()
+        if task_id is None:
+            return
+        self.excluded ^= {task_id}
+        table = self.query_one(DataTable)
+        for column, value in enumerate(self._cells(task_id)):
+            table.update_cell_at((table.cursor_row, column), value)
+
+    async def action_diff(self) -> None:
+        task_id = self._current()
+        if task_id is not None:
+            await self.app.run_action(f"open_diff('{task_id}')")
+
+    def action_stop_run(self) -> None:
+        self.dismiss(MergeDecision.abort())
+
+
+class FinalApprovalScreen(Screen[bool]):
+    """The exact branch move that will happen, and the validation that allows it."""
+
+    HELP = """\
+## Final merge
+
+Validation passed on the integrated result. Approve to fast-forward your branch to it
+(a compare-and-swap: it moves only if nobody moved it meanwhile).
+
+| key | does |
+| --- | --- |
+| `y` | move the branch |
+| `n` | do not move it now (the result stays on the integration branch) |
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Move branch", id="final.yes"),
+        Binding("n", "answer(False)", "Not now", id="final.no"),
+    ]
+
+    def __init__(self, request: FinalRequest) -> None:
+        super().__init__(id="final-screen")
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        request = self.request
+        where = (
+            f"\nand update the files in {request.checked_out_in} (where it is checked out)"
+            if request.checked_out_in
+            else ""
+        )
+        validation = "\n".join(f"  ✓ {line}" for line in request.validation) or "  (none)"
+        with Vertical(id="final-body"):
+            yield Static("Move your branch?", classes="screen-title")
+            yield Static(
+                f"validation:\n{validation}\n\n"
+                f"fast-forward '{request.base}'\n"
+                f"  from {request.old_commit[:12]}\n"
+                f"  to   {request.new_commit[:12]}  ({request.integration_branch}){where}",
+                id="final-move",
+            )
+        yield Footer()
+
+    def action_answer(self, approved: bool) -> None:
+        self.dismiss(approved)

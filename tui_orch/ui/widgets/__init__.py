@@ -1,0 +1,1 @@
+"""Widgets of the cockpit, one module per family."""

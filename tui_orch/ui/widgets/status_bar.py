@@ -1,0 +1,36 @@
+"""One line of run facts at the bottom of the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.widgets import Static
+
+from tui_orch.tables import plural
+
+
+@dataclass
+class RunFacts:
+    run_id: str = ""
+    batch: int = 0
+    batches: int = 0
+    running: int = 0
+    pending_approvals: int = 0
+    phase: str = "starting"
+    conflicts: int = 0
+
+
+class StatusBar(Static):
+    """Run id, batch k/n, agents running, approvals pending, conflicts, phase."""
+
+    def show(self, facts: RunFacts) -> None:
+        parts = [
+            f"run {facts.run_id or '-'}",
+            f"batch {facts.batch}/{facts.batches}",
+            f"{facts.running} running",
+            f"{plural(facts.pending_approvals, 'approval')} pending",
+        ]
+        if facts.conflicts:
+            parts.append(f"⚠ {plural(facts.conflicts, 'conflict')}")
+        parts.append(facts.phase)
+        self.update(" │ ".join(parts))

@@ -1,0 +1,48 @@
+"""The live tail of an agent's output: the last lines only, drawn line by line.
+
+A pane never needs scrollback (the log viewer reads the whole file from disk), so it
+keeps a bounded deque and draws the bottom ``height`` lines through the Line API. No
+thread workers, no per-line widgets, and a flood costs one refresh per frame.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from rich.segment import Segment
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui_orch.ui.text_utils import clean_line
+
+
+class TailView(Widget):
+    """The last ``max_lines`` lines written to it; shows as many as fit, newest at the bottom."""
+
+    DEFAULT_CSS = """
+    TailView {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, max_lines: int = 400, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines: deque[str] = deque(maxlen=max_lines)
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    def add_lines(self, lines: Iterable[str]) -> None:
+        self._lines.extend(clean_line(line) for line in lines)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self.rich_style
+        start = max(0, len(self._lines) - self.size.height)
+        index = start + y
+        if index >= len(self._lines):
+            return Strip.blank(width, style)
+        return Strip([Segment(self._lines[index], style)]).crop_extend(0, width, style)
