@@ -222,7 +222,7 @@ validator when it runs), its border coloured by state, which is also written out
         if key not in self.pane_keys:
             return None
         for pane in self.query(AgentPane):
-            if pane.task_id == key and pane.is_attached and not pane._closing:
+            if pane.task_id == key:
                 return pane
         return None
 
