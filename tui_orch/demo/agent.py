@@ -33,6 +33,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PATH",
         help="also change PATH, which the task does not own",
     )
+    parser.add_argument(
+        "--wait-for", metavar="FILE", help="before exiting, wait until FILE exists (a test gate)"
+    )
     return parser.parse_args(argv)
 
 
@@ -82,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"> task {task_id}: waiting for something that never comes", 0)
         while True:
             time.sleep(3600)
+    if args.wait_for:
+        say(f"> task {task_id}: waiting for the go-ahead", 0)
+        while not Path(args.wait_for).exists():
+            time.sleep(0.05)
     say(f"> task {task_id}: done, {len(files)} files written", 0)
     return 0
 

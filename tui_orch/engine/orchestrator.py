@@ -55,6 +55,7 @@ class RunOptions:
     """Knobs of a run that are not part of the plan."""
 
     worktree_root: Path | None = None
+    run_id: str | None = None  # for reproducible screenshots; normally time-based
     poll_interval: float = 0.1
     grace: float = 5.0
     copy_ignored: tuple[str, ...] = (".env", ".env.*")
@@ -120,7 +121,7 @@ class Orchestrator:
         """A fresh run of plan; nothing is created on disk until `run` is awaited."""
         options = options or RunOptions()
         store = RunStore(workspace.common)
-        run_id = store.new_run_id()
+        run_id = options.run_id or store.new_run_id()
         base = plan.base or ""
         root = options.worktree_root or workspace.common / "tui-orch" / "worktrees"
         run_root = (root / run_id).resolve()
@@ -282,6 +283,10 @@ class Orchestrator:
             for task_id in state.batches[index]
             if state.tasks[task_id].phase is TaskPhase.PENDING
         )
+        if not candidates:  # everything in it was skipped: nothing to ask about
+            state.batch_approved = True
+            self._save()
+            return
         decision = await self.approver.approve_batch(
             BatchRequest(state.run_id, index + 1, len(state.batches), candidates)
         )
@@ -335,17 +340,18 @@ class Orchestrator:
                 watched.append(WatchedJob(task.id, files, task.handle, log_offset=offset))
         if not watched:
             return
+
+        async def ended(task_id: str, status: SupervisorStatus) -> None:
+            await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
+
         await watch_jobs(
             watched,
             on_lines=lambda task_id, lines: self.emit(
                 ev.AgentOutput, task_id=task_id, lines=tuple(lines)
             ),
-            on_end=lambda task_id, status: None,
+            on_end=ended,
             interval=self.options.poll_interval,
         )
-        for job in watched:
-            status = SupervisorStatus.load(job.files.status)
-            await asyncio.to_thread(self._agent_ended, self.state.tasks[job.key], status)
 
     def _prepare_worktree(self, task: TaskState) -> None:
         worktree = Path(task.worktree)
@@ -618,7 +624,6 @@ class Orchestrator:
             results = await watch_jobs(
                 [WatchedJob("validate", files, handle, process)],
                 on_lines=lambda _key, lines: self.emit(ev.ValidationOutput, lines=tuple(lines)),
-                on_end=lambda _key, _status: None,
                 interval=self.options.poll_interval,
             )
             status = results["validate"]

@@ -8,14 +8,16 @@ one batch of lines per job per tick, never line by line.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import subprocess
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from tui_orch.engine.jobs import JobFiles, JobHandle, LogTail, is_alive, read_status
 from tui_orch.engine.supervisor import SupervisorStatus
 
 LinesCallback = Callable[[str, list[str]], None]
+EndCallback = Callable[[str, SupervisorStatus], Awaitable[None] | None]
 
 
 @dataclass
@@ -72,10 +74,14 @@ def _read_tick(jobs: list[WatchedJob]) -> _Tick:
 async def watch_jobs(
     jobs: list[WatchedJob],
     on_lines: LinesCallback,
-    on_end: Callable[[str, SupervisorStatus], None],
+    on_end: EndCallback | None = None,
     interval: float = 0.1,
 ) -> dict[str, SupervisorStatus]:
-    """Follow jobs until each has ended; return their final statuses by key."""
+    """Follow jobs until each has ended; return their final statuses by key.
+
+    ``on_end`` is awaited as each job ends (after its last lines were handed over),
+    so a finished agent is dealt with at once, not when the slowest one ends.
+    """
     remaining = list(jobs)
     results: dict[str, SupervisorStatus] = {}
     while remaining:
@@ -84,7 +90,10 @@ async def watch_jobs(
             on_lines(key, lines)
         for key, status in tick.ended.items():
             results[key] = status
-            on_end(key, status)
+            if on_end is not None:
+                outcome = on_end(key, status)
+                if inspect.isawaitable(outcome):
+                    await outcome
         remaining = [job for job in remaining if job.key not in tick.ended]
         if remaining:
             await asyncio.sleep(interval)

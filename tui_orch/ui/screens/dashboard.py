@@ -86,6 +86,7 @@ validator when it runs), its border coloured by state, which is also written out
         self.badges: dict[str, list[str]] = {}
         self._early_output: dict[str, PendingOutput] = {}
         self.pane_keys: list[str] = []
+        self.panes: dict[str, AgentPane] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="dash-main"):
@@ -197,6 +198,7 @@ validator when it runs), its border coloured by state, which is also written out
         grid = self.query_one("#pane-grid", Grid)
         grid.remove_children()  # finishes later: numbering comes from pane_keys, not children
         self.pane_keys = []
+        self.panes = {}
         for task_id in task_ids:
             self._add_pane(task_id)
 
@@ -205,6 +207,7 @@ validator when it runs), its border coloured by state, which is also written out
         self.pane_keys.append(key)
         number = len(self.pane_keys)
         pane = AgentPane(key, self.agents.get(key, ""), number)
+        self.panes[key] = pane
         grid.mount(pane)
         count = number
         columns = 1 if count == 1 else 2 if count <= 4 else 3 if count <= 9 else 4
@@ -219,12 +222,7 @@ validator when it runs), its border coloured by state, which is also written out
             self.call_after_refresh(pane.focus)
 
     def _pane(self, key: str) -> AgentPane | None:
-        if key not in self.pane_keys:
-            return None
-        for pane in self.query(AgentPane):
-            if pane.task_id == key:
-                return pane
-        return None
+        return self.panes.get(key)
 
     def _set_state(self, key: str, state: str) -> None:
         self.task_states[key] = state

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -135,11 +135,15 @@ The plan as it will run: each batch, its tasks, their agents and files.
 
     def action_edit(self) -> None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        command = [*shlex.split(editor), str(self.plan_path)]
         try:
-            with self.app.suspend():
-                subprocess.run([*shlex.split(editor), str(self.plan_path)], check=False)
-        except Exception as error:  # no terminal to hand over, editor missing, ...
-            self.notify(f"Could not open {editor}: {error}", severity="error")
+            try:
+                with self.app.suspend():
+                    subprocess.run(command, check=False)
+            except SuspendNotSupported:  # no terminal to hand over (e.g. headless)
+                subprocess.run(command, check=False, stdin=subprocess.DEVNULL)
+        except OSError as error:
+            self.notify(f"Could not open {editor}: {error.strerror}", severity="error")
         self.recheck()
 
     def action_quit_plan(self) -> None:

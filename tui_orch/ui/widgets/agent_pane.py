@@ -31,7 +31,7 @@ class AgentPane(Vertical, can_focus=True):
     """A pane per task of the current batch; the validator gets one of its own."""
 
     def __init__(self, task_id: str, agent: str, number: int) -> None:
-        super().__init__(id=f"pane-{task_id}", classes="agent-pane -pending")
+        super().__init__(classes="agent-pane -pending")
         self.task_id = task_id
         self.agent = agent
         self.number = number

@@ -1,0 +1,89 @@
+"""Apps for UI tests: the real cockpit over the real engine and real demo agents.
+
+Determinism for snapshots: a frozen clock, a fixed run id, and demo agents that stop
+at a gate (``--wait-for``) so a mid-run screen always shows the same lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from tui_orch.demo.project import Demo, create_demo
+from tui_orch.engine.orchestrator import RunOptions
+from tui_orch.engine.runs import stop_run
+from tui_orch.engine.state import RunStore
+from tui_orch.engine.worktrees import Workspace
+from tui_orch.launch_spec import Launch
+from tui_orch.ui.app import OrchApp
+
+FROZEN_NOW = 1_800_000_000.0
+RUN_ID = "20270115-080000-demo"
+
+
+@dataclass
+class DemoApp:
+    app: OrchApp
+    demo: Demo
+    gate: Path
+
+    def open_gate(self) -> None:
+        self.gate.touch()
+
+
+MakeApp = Callable[..., DemoApp]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[MakeApp]:
+    """Build a demo app; afterwards, let gated agents finish and stop anything left."""
+    made: list[DemoApp] = []
+
+    def build(
+        gated: bool = True,
+        task_agents: dict[str, list[str]] | None = None,
+        frozen_clock: bool = True,
+    ) -> DemoApp:
+        gate = tmp_path / f"go-{len(made)}"
+        options = ["--wait-for", str(gate)] if gated else []
+        demo = create_demo(
+            tmp_path / f"demo-{len(made)}", pace=0, agent_options=options, task_agents=task_agents
+        )
+        app = OrchApp(
+            Launch(
+                plan=demo.plan,
+                repo=demo.repo,
+                options=RunOptions(run_id=RUN_ID, poll_interval=0.05, grace=1.0),
+            ),
+            clock=(lambda: FROZEN_NOW) if frozen_clock else __import__("time").time,
+        )
+        made.append(DemoApp(app, demo, gate))
+        return made[-1]
+
+    yield build
+    for item in made:
+        item.open_gate()
+        store = RunStore(Workspace(item.demo.repo).common)
+        for run in store.all():
+            stop_run(store, run, grace=1.0)
+
+
+async def wait_until(
+    pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 30
+) -> None:
+    """Let the app run until condition holds (the engine works in real time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {condition.__doc__ or condition}")
+        await pilot.pause(0.05)
+
+
+def screen_name(app: OrchApp) -> str:
+    return type(app.screen).__name__

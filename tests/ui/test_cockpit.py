@@ -1,0 +1,303 @@
+"""The cockpit driven as a user would: keys in, screens and the repository checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import MakeApp, screen_name, wait_until
+from tui_orch.engine.state import RunStore, TaskPhase
+from tui_orch.engine.worktrees import Workspace
+from tui_orch.ui.screens.dashboard import DashboardScreen
+from tui_orch.ui.screens.diff_viewer import DiffScreen
+from tui_orch.ui.screens.help import HelpModal
+from tui_orch.ui.screens.log_viewer import LogScreen
+from tui_orch.ui.screens.plan import PlanScreen
+from tui_orch.ui.widgets.agent_pane import AgentPane
+from tui_orch.ui.widgets.batch_table import BatchTable
+from tui_orch.ui.widgets.log_view import LogView
+
+SIZE = (120, 36)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def pane(app: object, task_id: str) -> AgentPane:
+    dashboard = app.dashboard  # type: ignore[attr-defined]
+    found = dashboard._pane(task_id)
+    assert found is not None, f"no pane for {task_id}"
+    return found
+
+
+async def test_a_whole_run_through_every_approval(make_app: MakeApp) -> None:
+    setup = make_app(gated=False)
+    app, repo = setup.app, setup.demo.repo
+    base_before = git(repo, "rev-parse", "main")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        table = app.screen.query_one(BatchTable)
+        assert table.row_count == 4
+        await pilot.press("a")
+        for batch in (1, 2, 3):
+            await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+            assert app.screen.request.number == batch
+            await pilot.press("a")
+            if batch < 3:
+                await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
+                assert app.screen.request.number == batch + 1
+                await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+        assert "fast-forward 'main'" in str(app.screen.query_one("#final-move").render())
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "merged")
+        assert all(pane(app, key).state in ("merged", "passed") for key in ["api", "validate"])
+        assert app.dashboard.task_states == {
+            "models": "merged",
+            "docs": "merged",
+            "service": "merged",
+            "api": "merged",
+            "validate": "passed",
+        }
+    assert git(repo, "rev-parse", "main") != base_before
+    assert (repo / "src/shop/api.py").exists()
+    assert git(repo, "branch", "--format=%(refname:short)") == "main"
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+async def test_plan_screen_skips_a_task_and_its_dependents(make_app: MakeApp) -> None:
+    setup = make_app(gated=False)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        table = app.screen.query_one(BatchTable)
+        assert table.current_task_id == "models"
+        await pilot.press("s")
+        assert table.skipped == {"models"}
+        await pilot.press("down", "down")  # 'service', in batch 2: not skippable here
+        await pilot.press("s")
+        assert table.skipped == {"models"}
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        assert [o.task_id for o in app.screen.request.outcomes] == ["docs"]
+        assert app.dashboard.task_states["models"] == "skipped"
+        assert app.dashboard.task_states["service"] == "skipped"
+        assert app.dashboard.task_states["api"] == "skipped"
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "merged")
+    assert (setup.demo.repo / "docs/usage.md").exists()
+    assert not (setup.demo.repo / "src/shop/models.py").exists()
+
+
+async def test_editing_the_plan_rechecks_it_and_shows_errors_with_lines(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = make_app()
+    app = setup.app
+    breaker = tmp_path / "break_plan.py"
+    breaker.write_text(
+        textwrap.dedent(
+            """\
+            import pathlib, sys
+            path = pathlib.Path(sys.argv[1])
+            text = path.read_text()
+            if "max_paralel" in text:
+                path.write_text(text.replace("max_paralel: 4", "max_parallel: 2"))
+            else:
+                path.write_text(text.replace("max_parallel: 4", "max_paralel: 4"))
+            """
+        )
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {breaker}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: bool(app.screen.problems))
+        problem_text = str(app.screen.query_one("#plan-problems").render())
+        assert "plan.yaml:5: max_paralel: unknown field (did you mean 'max_parallel'?)" in (
+            problem_text
+        )
+        assert app.screen.has_class("-invalid")
+        await pilot.press("a")  # refused: the plan has problems
+        assert screen_name(app) == "PlanScreen"
+        await pilot.press("e")  # the "editor" fixes it
+        await wait_until(pilot, lambda: app.screen.report is not None and not app.screen.problems)
+        assert app.screen.report.plan.max_parallel == 2
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_dashboard_keys_on_live_agents(make_app: MakeApp) -> None:
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(
+            pilot,
+            lambda: all(
+                any("go-ahead" in line for line in pane(app, key).tail.lines)
+                for key in ("models", "docs")
+            ),
+        )
+        dashboard = app.dashboard
+        assert [p.task_id for p in dashboard.query(AgentPane)] == ["models", "docs"]
+        assert pane(app, "models").state == "running"
+        assert "2 running" in str(dashboard.query_one("#status-bar").render())
+
+        await pilot.press("2")
+        assert dashboard.selected_task() == "docs"
+        await pilot.press("z")
+        assert dashboard.maximized is pane(app, "docs")
+        await pilot.press("z")
+        assert dashboard.maximized is None
+
+        await pilot.press("l")
+        assert isinstance(app.screen, LogScreen)
+        view = app.screen.query_one(LogView)
+        await wait_until(pilot, lambda: view.line_count >= 10)
+        assert view.line_text(0) == "> task docs: 3 files to write"
+        await pilot.press("slash")
+        await pilot.press(*"wrote", "enter")
+        assert len(view.matches) == 3
+        assert view.line_text(view.matches[0]).startswith("  wrote docs/usage.md")
+        await pilot.press("n")
+        assert view.match_index == 1
+        await pilot.press("N", "N")
+        assert view.match_index == 2  # wraps around
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+        await pilot.press("1", "d")  # models is still running: its files are uncommitted
+        assert isinstance(app.screen, DiffScreen)
+        await wait_until(pilot, lambda: len(app.screen.changes) == 3)
+        assert [c.path for c in app.screen.changes] == [
+            "src/shop/models.py",
+            "src/shop/money.py",
+            "tests/test_models.py",
+        ]
+        await pilot.press("escape")
+
+        await pilot.press("1", "x")  # kill models: its work stays in its worktree
+        await wait_until(pilot, lambda: pane(app, "models").state == "stopped")
+        worktree = Path(app.orchestrator.state.tasks["models"].worktree)
+        assert (worktree / "src/shop/money.py").exists()
+
+        setup.open_gate()  # docs finishes; the run stops: models failed
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "failed")
+        assert app.result_code == 1
+        store = RunStore(Workspace(setup.demo.repo).common)
+        assert store.load(app.orchestrator.state.run_id).tasks["models"].reason == "stopped"
+
+        await pilot.press("1", "r")  # restart models in its worktree (the gate is open now)
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        assert {o.task_id for o in app.screen.request.outcomes} == {"models", "docs"}
+        assert app.orchestrator.state.tasks["models"].attempts == 2
+        await pilot.press("s")  # stop before merging; branches kept
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "aborted")
+
+
+async def test_quit_while_agents_run_asks_and_can_leave_them_running(make_app: MakeApp) -> None:
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        await pilot.press("q")
+        assert screen_name(app) == "QuitModal"
+        await pilot.press("c")
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("q", "d")
+    run = app.orchestrator.state
+    store = RunStore(Workspace(setup.demo.repo).common)
+    # The app is gone; its agents are not: they wait at their gate, under their supervisors.
+    assert store.load(run.run_id).tasks["models"].phase is TaskPhase.RUNNING
+    from tui_orch.engine.jobs import is_alive
+
+    assert all(is_alive(store.load(run.run_id).tasks[t].handle) for t in ("models", "docs"))
+
+
+async def test_quit_and_stop_agents(make_app: MakeApp) -> None:
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        await pilot.press("q", "s")
+        await wait_until(pilot, lambda: not app.is_running, timeout=20)
+    store = RunStore(Workspace(setup.demo.repo).common)
+    state = store.load(app.orchestrator.state.run_id)
+    assert state.outcome == "interrupted"
+    assert {t.reason for t in state.tasks.values() if t.batch == 1} == {"stopped"}
+    assert app.return_code == 130
+
+
+async def test_help_lists_the_keys_of_the_screen(make_app: MakeApp) -> None:
+    setup = make_app()
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpModal)
+        assert "edit the plan in `$EDITOR`" in app.screen.screen_help
+        await pilot.press("escape")
+        assert isinstance(app.screen, PlanScreen)
+
+
+async def test_every_dashboard_key_is_in_the_command_palette(make_app: MakeApp) -> None:
+    setup = make_app()
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for title in (
+            "agent: log",
+            "agent: diff",
+            "agent: kill agent",
+            "agent: restart task",
+            "pane: maximise",
+            "app: help",
+            "app: quit",
+        ):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"agent: log")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, LogScreen))
+
+
+async def test_output_reaches_panes_in_batches(make_app: MakeApp) -> None:
+    setup = make_app(gated=False, task_agents={"models": ["--flood", "20000"]})
+    app = setup.app
+    deliveries: list[tuple[str, int]] = []
+    show_output = app.dashboard.show_output
+
+    def counting(key, pending):  # type: ignore[no-untyped-def]
+        deliveries.append((key, pending.count))
+        show_output(key, pending)
+
+    app.dashboard.show_output = counting  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        models = [count for key, count in deliveries if key == "models"]
+        assert sum(models) == pane(app, "models").line_count >= 20000
+        # Lines arrive in batches, one delivery per frame at most, never one per line.
+        assert 0 < len(models) < sum(models) / 100
+        assert len(pane(app, "models").tail.lines) <= 400
