@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -53,9 +54,12 @@ branch until the final approval, after validation.
                 classes="screen-title",
             )
             yield DataTable(id="merge-table", cursor_type="row", zebra_stripes=True)
-            yield Static(
+            yield Static(id="merge-detail")
+            warnings = Static(
                 "\n".join(f"⚠ {warning}" for warning in request.warnings), id="merge-warnings"
             )
+            warnings.display = bool(request.warnings)
+            yield warnings
         yield Footer()
 
     def on_mount(self) -> None:
@@ -77,6 +81,15 @@ branch until the final approval, after validation.
             f"+{outcome.insertions} -{outcome.deletions}",
             Text("\n".join(f"⚠ {w}" for w in warnings) or "-", style="bold" if warnings else ""),
         ]
+
+    @on(DataTable.RowHighlighted, "#merge-table")
+    def show_detail(self, event: DataTable.RowHighlighted) -> None:
+        task_id = str(event.row_key.value)
+        outcome = next(o for o in self.request.outcomes if o.task_id == task_id)
+        lines = [f"{task_id} on {outcome.branch}: {outcome.commits} commit(s)"]
+        lines += [f"  {path}" for path in outcome.files_changed] or ["  (no files changed)"]
+        lines += [f"  ⚠ {warning}" for warning in self.warnings_by_task.get(task_id, [])]
+        self.query_one("#merge-detail", Static).update("\n".join(lines))
 
     def _current(self) -> str | None:
         table = self.query_one(DataTable)

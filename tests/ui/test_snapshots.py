@@ -1,0 +1,92 @@
+"""SVG snapshots of the cockpit's screens, from real demo agents held at a gate.
+
+Deterministic by construction: a frozen clock (elapsed times read 0s), a fixed run id,
+a fixed terminal size, and agents that have printed all their lines and wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from tests.ui.conftest import DemoApp, MakeApp, screen_name, wait_until
+from tui_orch.ui.widgets.log_view import LogView
+
+SIZE = (120, 34)
+SnapCompare = Callable[..., bool]
+
+
+async def at_plan(setup: DemoApp, pilot: Pilot[object]) -> None:
+    app = setup.app
+    await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+
+
+async def mid_run(setup: DemoApp, pilot: Pilot[object]) -> None:
+    """Batch 1 running, both agents done printing and waiting at the gate."""
+    await at_plan(setup, pilot)
+    await pilot.press("a")
+    app = setup.app
+    await wait_until(
+        pilot,
+        lambda: all(
+            (pane := app.dashboard._pane(key)) is not None
+            and any("go-ahead" in line for line in pane.tail.lines)
+            for key in ("models", "docs")
+        ),
+    )
+    await pilot.pause(0.3)
+
+
+async def at_merge(setup: DemoApp, pilot: Pilot[object]) -> None:
+    await mid_run(setup, pilot)
+    setup.open_gate()
+    await wait_until(pilot, lambda: screen_name(setup.app) == "MergeApprovalScreen")
+    await pilot.pause(0.2)
+
+
+def run_before(setup: DemoApp, step: Callable[[DemoApp, Pilot[object]], Awaitable[None]]):  # type: ignore[no-untyped-def]
+    async def before(pilot: Pilot[object]) -> None:
+        await step(setup, pilot)
+
+    return before
+
+
+def test_plan_screen(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, at_plan))
+
+
+def test_dashboard_mid_run(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, mid_run))
+
+
+def test_merge_approval(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, at_merge))
+
+
+def test_log_viewer(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+
+    async def open_log(setup: DemoApp, pilot: Pilot[object]) -> None:
+        await mid_run(setup, pilot)
+        await pilot.press("1", "l")
+        view = setup.app.screen.query_one(LogView)
+        await wait_until(pilot, lambda: view.line_count >= 14)
+        await pilot.press("slash", *"src/shop/money", "enter")
+        await pilot.pause(0.2)
+
+    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, open_log))
+
+
+def test_help(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+
+    async def open_help(setup: DemoApp, pilot: Pilot[object]) -> None:
+        await mid_run(setup, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, open_help))
