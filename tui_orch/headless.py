@@ -67,6 +67,8 @@ class ConsoleReporter:
                     "lost": "lost",
                 }.get(event.reason, f"exited {event.exit_code}")
                 return self._prefixed(event.task_id, f"{how} after {event.duration:.1f}s")
+            case ev.TaskCommitted() if event.commits == 0:
+                return self._prefixed(event.task_id, "no changes")
             case ev.TaskCommitted():
                 return self._prefixed(
                     event.task_id,

@@ -23,8 +23,9 @@ from tui_orch.engine.supervisor import (
 )
 
 READ_CHUNK = 64 * 1024
-# One tick reads at most this much per job, so a flood from one agent cannot starve others.
-MAX_READ_PER_TICK = 4 * 1024 * 1024
+# One tick reads at most this much per job: a flood can neither starve the other jobs
+# nor make memory grow with the amount printed (the rest is read on the next tick).
+MAX_READ_PER_TICK = 256 * 1024
 MAX_LINE_BYTES = 8 * 1024
 
 
@@ -156,29 +157,49 @@ class LogTail:
         self.offset += len(data)
         return self._split(data)
 
+    def at_end(self) -> bool:
+        """True when everything written to the file so far has been read."""
+        try:
+            return self.offset >= self.path.stat().st_size
+        except FileNotFoundError:
+            return True
+
     def flush(self) -> list[str]:
         """Everything left, including a last line without a newline (call at the end)."""
         lines: list[str] = []
-        while True:
-            before = self.offset
+        while not self.at_end():
             lines.extend(self.read_lines())
-            if self.offset == before:
-                break
+        return lines + self.finish()
+
+    def finish(self) -> list[str]:
+        """The last line if it had no newline; call once the file is fully read."""
         if self._partial or self._dropped:
-            lines.append(self._take_partial())
-        return lines
+            return [self._take_partial()]
+        return []
 
     def _split(self, data: bytes) -> list[str]:
-        lines: list[str] = []
-        start = 0
-        while True:
-            newline = data.find(b"\n", start)
-            if newline < 0:
-                self._keep(data[start:])
-                return lines
-            self._keep(data[start:newline])
-            lines.append(self._take_partial())
-            start = newline + 1
+        """Complete lines in data (joined to what was left over); keep the rest for later.
+
+        Splitting and decoding happen on whole chunks in C; only over-long lines are
+        touched one by one.
+        """
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._keep(data)
+            return []
+        dropped = self._dropped
+        head = bytes(self._partial) + data[:last]
+        self._partial.clear()
+        self._dropped = 0
+        self._keep(data[last + 1 :])
+        lines = head.decode("utf-8", errors="replace").split("\n")
+        if "\r" in lines[0] or any(line.endswith("\r") for line in lines):
+            lines = [line.removesuffix("\r") for line in lines]
+        if dropped:
+            lines[0] = _cut(lines[0], dropped)
+        if max(map(len, lines)) > MAX_LINE_BYTES:
+            lines = [_cut(line, 0) if len(line) > MAX_LINE_BYTES else line for line in lines]
+        return lines
 
     def _keep(self, chunk: bytes) -> None:
         room = MAX_LINE_BYTES - len(self._partial)
@@ -188,8 +209,17 @@ class LogTail:
 
     def _take_partial(self) -> str:
         text = bytes(self._partial).rstrip(b"\r").decode("utf-8", errors="replace")
-        if self._dropped:
-            text += f" … [{self._dropped} more bytes; the log file has the whole line]"
+        text = _cut(text, self._dropped)
         self._partial.clear()
         self._dropped = 0
         return text
+
+
+def _cut(line: str, dropped: int) -> str:
+    """Shorten a line for display, saying how much more the log file holds."""
+    if len(line) > MAX_LINE_BYTES:
+        dropped += len(line.encode("utf-8", errors="replace")) - MAX_LINE_BYTES
+        line = line[:MAX_LINE_BYTES]
+    if dropped:
+        line += f" … [{dropped} more bytes; the log file has the whole line]"
+    return line

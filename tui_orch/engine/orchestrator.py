@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,6 +80,10 @@ class RunStopped(Exception):
         super().__init__(message)
 
 
+class _NothingToMerge(Exception):
+    """Every task finished without changing a file: there is no branch move to ask about."""
+
+
 class RunBusy(Exception):
     """Another tui-orch process is driving this run right now."""
 
@@ -106,6 +111,7 @@ class Orchestrator:
         self.resumed = resumed
         self._created = False
         self._detaching = False
+        self._save_lock = threading.Lock()
 
     # -- construction -------------------------------------------------------------
 
@@ -181,6 +187,14 @@ class Orchestrator:
                 return self._conclude("merged", EXIT_MERGED, self._merged_message())
             except RunStopped as stop:
                 return self._conclude(stop.outcome, stop.exit_code, stop.message)
+            except _NothingToMerge:
+                await asyncio.to_thread(self._clean_up)
+                return self._conclude(
+                    "merged",
+                    EXIT_MERGED,
+                    f"nothing to merge: no task changed a file, so '{self.state.base}' was not "
+                    "moved; worktrees and branches removed, logs kept",
+                )
             except asyncio.CancelledError:
                 if self._detaching:
                     running = self.running_task_ids()
@@ -192,10 +206,14 @@ class Orchestrator:
                         f"run `tui-orch resume {self.state.run_id}` to pick it up",
                     )
                 stopped = await asyncio.shield(asyncio.to_thread(self._stop_all_jobs))
+                if self.state.phase is RunPhase.VALIDATING:
+                    what = "the validation"
+                else:
+                    what = f"{stopped} running agent{'' if stopped == 1 else 's'}"
                 return self._conclude(
                     "interrupted",
                     EXIT_INTERRUPTED,
-                    f"interrupted: stopped {stopped} running job{'' if stopped == 1 else 's'}; "
+                    f"interrupted: stopped {what}; "
                     f"their work is kept in {self.state.worktree_root}; "
                     f"run `tui-orch resume {self.state.run_id}` to go on",
                 )
@@ -329,11 +347,14 @@ class Orchestrator:
         """Start or re-attach every task's agent, then follow them all to their end."""
         to_start = [t for t in tasks if t.phase in (TaskPhase.PENDING, TaskPhase.FAILED)]
         await asyncio.gather(*(asyncio.to_thread(self._prepare_worktree, t) for t in to_start))
-        watched: list[WatchedJob] = []
+        # Starting processes blocks (fork, exec, state saves): keep it off the event loop.
+        watched = await asyncio.to_thread(self._start_agents, to_start)
         for task in tasks:
-            if task.phase in (TaskPhase.PENDING, TaskPhase.FAILED):
-                watched.append(self._start_agent(task))
-            elif task.phase is TaskPhase.RUNNING and task.handle is not None:
+            if (
+                task.phase is TaskPhase.RUNNING
+                and task.handle is not None
+                and not any(job.key == task.id for job in watched)
+            ):
                 files = self.store.task_files(self.state.run_id, task.id)
                 # Re-attached: already-logged lines were shown before; show only new ones.
                 offset = files.log.stat().st_size if files.log.exists() else 0
@@ -353,6 +374,9 @@ class Orchestrator:
             interval=self.options.poll_interval,
         )
 
+    def _start_agents(self, tasks: list[TaskState]) -> list[WatchedJob]:
+        return [self._start_agent(task) for task in tasks]
+
     def _prepare_worktree(self, task: TaskState) -> None:
         worktree = Path(task.worktree)
         if worktree.exists():
@@ -366,15 +390,12 @@ class Orchestrator:
         files = self.store.task_files(self.state.run_id, task.id)
         files.directory.mkdir(parents=True, exist_ok=True)
         prompt_file = files.directory / "prompt.txt"
-        prompt_file.write_text(self._prompt_for(task), encoding="utf-8")
+        prompt = self._prompt_for(task)
+        prompt_file.write_text(prompt, encoding="utf-8")
         profile = self.plan.agents[task.agent]
         argv = render_argv(
             profile.command,
-            {
-                "prompt": prompt_file.read_text(encoding="utf-8"),
-                "prompt_file": str(prompt_file),
-                "task_id": task.id,
-            },
+            {"prompt": prompt, "prompt_file": str(prompt_file), "task_id": task.id},
             task.files,
         )
         env = {
@@ -651,6 +672,9 @@ class Orchestrator:
         workspace = self.workspace
         new = workspace.rev(state.integration_branch)
         current = workspace.rev(state.base)
+        if new == state.base_start:
+            state.merged_commit = current
+            raise _NothingToMerge()
         finish_hint = (
             f"run `tui-orch resume {state.run_id}`, or merge {state.integration_branch} "
             "into it by hand"
@@ -695,7 +719,10 @@ class Orchestrator:
             moved = await asyncio.to_thread(workspace.compare_and_swap, state.base, new, current)
             detail = []
         if not moved:
-            reason = f" ({detail[0]})" if detail else ""
+            # git names the files in the way on indented lines after its first line.
+            paths = [line.strip() for line in detail[1:] if line.startswith(("\t", "  "))]
+            first = detail[0].removeprefix("error: ").rstrip(":") if detail else ""
+            reason = f" ({first}: {', '.join(paths)})" if paths else f" ({first})" if first else ""
             raise RunStopped(
                 "failed",
                 f"'{state.base}' could not be fast-forwarded{reason}, so it was not moved and "
@@ -742,9 +769,11 @@ class Orchestrator:
                 files = self.store.task_files(self.state.run_id, task.id)
                 stop_job(task.handle, files)
                 handles.append((task, files))
+        validations = 0
         for index, record in enumerate(self.state.validation):
             if record.passed is None and record.handle is not None:
                 stop_job(record.handle, self.store.validation_files(self.state.run_id, index))
+                validations += 1
         for task, files in handles:
             assert task.handle is not None
             wait_until_stopped(task.handle, self.options.grace + 5)
@@ -758,7 +787,7 @@ class Orchestrator:
             if record.passed is None and record.handle is not None:
                 wait_until_stopped(record.handle, self.options.grace + 5)
         self._save()
-        return len(handles)
+        return len(handles) + validations
 
     def _conclude(self, outcome: str, exit_code: int, message: str) -> RunResult:
         state = self.state
@@ -798,7 +827,8 @@ class Orchestrator:
 
     def _save(self) -> None:
         if self._created:
-            self.store.save(self.state)
+            with self._save_lock:  # some steps run in worker threads
+                self.store.save(self.state)
 
     @contextlib.contextmanager
     def _driver_lock(self) -> Iterator[None]:

@@ -7,6 +7,7 @@ field, because a plan is often written by an agent and fixed by a person.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,8 @@ class ValidateCommand:
 
     @property
     def display(self) -> str:
-        return self.argv[-1] if self.shell else " ".join(self.argv)
+        """The command as it could be typed into a shell."""
+        return self.argv[-1] if self.shell else shlex.join(self.argv)
 
     @classmethod
     def from_shell(cls, text: str, line: int) -> ValidateCommand:

@@ -25,6 +25,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -81,13 +82,19 @@ class SupervisorStatus:
             return None
 
 
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON so a reader sees the old file or the new one, never half of one."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_json_atomic(path: Path, data: object, durable: bool = False) -> None:
+    """Write JSON so a reader sees the old file or the new one, never half of one.
+
+    The rename alone survives any process being killed; ``durable`` also flushes to
+    the disk (for a machine losing power), which costs milliseconds, so only the few
+    writes that matter most (an agent's final status) ask for it.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(temporary, path)
 
 
@@ -232,7 +239,7 @@ class Supervisor:
         self.status.signal = signum
         self.status.message = message
         self.status.ended_at = time.time()
-        write_json_atomic(self.status_path, asdict(self.status))
+        write_json_atomic(self.status_path, asdict(self.status), durable=True)
 
 
 def _decode_wait_status(wait_status: int) -> tuple[int | None, int | None]:

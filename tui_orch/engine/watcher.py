@@ -39,6 +39,7 @@ class WatchedJob:
 class _Tick:
     lines: dict[str, list[str]]
     ended: dict[str, SupervisorStatus]
+    backlog: bool = False  # some job has more to read right now
 
 
 def _lost_status(job: WatchedJob) -> SupervisorStatus:
@@ -63,7 +64,15 @@ def _read_tick(jobs: list[WatchedJob]) -> _Tick:
             ended = True
             if status is None or status.state != "exited":
                 status = _lost_status(job)
-        lines = job.tail.flush() if ended else job.tail.read_lines()
+        # A job that has ended is still read one bounded chunk per tick, so a flood it
+        # left behind never has to fit in memory at once.
+        lines = job.tail.read_lines()
+        caught_up = job.tail.at_end()
+        tick.backlog = tick.backlog or not caught_up
+        if ended and caught_up:
+            lines += job.tail.finish()
+        else:
+            ended = False
         if lines:
             tick.lines[job.key] = lines
         if ended and status is not None:
@@ -96,5 +105,6 @@ async def watch_jobs(
                     await outcome
         remaining = [job for job in remaining if job.key not in tick.ended]
         if remaining:
-            await asyncio.sleep(interval)
+            # With a backlog, read on at once (each tick is bounded); else wait a beat.
+            await asyncio.sleep(0.005 if tick.backlog else interval)
     return results

@@ -41,6 +41,7 @@ class AgentPane(Vertical, can_focus=True):
         self.elapsed: float | None = None
         self.badges: list[str] = []
         self.header = Static(classes="pane-header")
+        self._shown_header = ""
         self.tail = TailView()
 
     def compose(self) -> ComposeResult:
@@ -77,6 +78,12 @@ class AgentPane(Vertical, can_focus=True):
             header.append(f"  {self.files_changed} files")
         for badge in self.badges:
             header.append(f"  ⚠ {badge}", style="bold")
-        self.header.update(header)
-        self.border_title = f"{self.number} {self.task_id}"
-        self.border_subtitle = f"{icon} {self.state}"
+        # Only what changed is touched: each update costs a re-render of the pane.
+        if header.plain != self._shown_header:
+            self._shown_header = header.plain
+            self.header.update(header)
+        title, subtitle = f"{self.number} {self.task_id}", f"{icon} {self.state}"
+        if self.border_title != title:
+            self.border_title = title
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle

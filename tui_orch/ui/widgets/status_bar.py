@@ -23,6 +23,8 @@ class RunFacts:
 class StatusBar(Static):
     """Run id, batch k/n, agents running, approvals pending, conflicts, phase."""
 
+    _shown = ""
+
     def show(self, facts: RunFacts) -> None:
         parts = [
             f"run {facts.run_id or '-'}",
@@ -33,4 +35,7 @@ class StatusBar(Static):
         if facts.conflicts:
             parts.append(f"⚠ {plural(facts.conflicts, 'conflict')}")
         parts.append(facts.phase)
-        self.update(" │ ".join(parts))
+        text = " │ ".join(parts)
+        if text != self._shown:
+            self._shown = text
+            self.update(text)

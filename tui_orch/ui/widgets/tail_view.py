@@ -29,6 +29,9 @@ class TailView(Widget):
     def __init__(self, max_lines: int = 400, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._lines: deque[str] = deque(maxlen=max_lines)
+        # Rendered strips by text: as lines scroll up, the next frame reuses them.
+        self._strips: dict[str, Strip] = {}
+        self._strip_width = 0
 
     @property
     def lines(self) -> list[str]:
@@ -41,8 +44,18 @@ class TailView(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         style = self.rich_style
+        if width != self._strip_width:
+            self._strips.clear()
+            self._strip_width = width
         start = max(0, len(self._lines) - self.size.height)
         index = start + y
         if index >= len(self._lines):
             return Strip.blank(width, style)
-        return Strip([Segment(self._lines[index], style)]).crop_extend(0, width, style)
+        text = self._lines[index]
+        strip = self._strips.get(text)
+        if strip is None:
+            if len(self._strips) > 4 * max(self.size.height, 1):
+                self._strips.clear()
+            strip = Strip([Segment(text, style)]).crop_extend(0, width, style)
+            self._strips[text] = strip
+        return strip
