@@ -529,7 +529,7 @@ def test_ctrl_c_stops_the_agents_and_keeps_their_partial_work(repo: Path, tmp_pa
     run_id = only_run(repo)
     lines = [line for line in err.read_text().splitlines() if line.strip()]
     assert len(lines) == 1, lines
-    assert lines[0].startswith("tui-orch: interrupted: stopped 2 running jobs")
+    assert lines[0].startswith("tui-orch: interrupted: stopped 2 running agents")
     assert f"tui-orch resume {run_id}" in lines[0]
     assert head(repo) == before
     assert head(repo, f"tui-orch/{run_id}/integration") == before

@@ -195,10 +195,12 @@ class LogTail:
         lines = head.decode("utf-8", errors="replace").split("\n")
         if "\r" in lines[0] or any(line.endswith("\r") for line in lines):
             lines = [line.removesuffix("\r") for line in lines]
-        if dropped:
+        if dropped or len(lines[0]) > MAX_LINE_BYTES:  # may continue a line cut earlier
             lines[0] = _cut(lines[0], dropped)
-        if max(map(len, lines)) > MAX_LINE_BYTES:
-            lines = [_cut(line, 0) if len(line) > MAX_LINE_BYTES else line for line in lines]
+        if any(len(line) > MAX_LINE_BYTES for line in lines[1:]):
+            lines[1:] = [
+                _cut(line, 0) if len(line) > MAX_LINE_BYTES else line for line in lines[1:]
+            ]
         return lines
 
     def _keep(self, chunk: bytes) -> None:

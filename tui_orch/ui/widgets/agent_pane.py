@@ -72,12 +72,13 @@ class AgentPane(Vertical, can_focus=True):
         header = Text()
         header.append(f"{self.number} ", style="dim")
         header.append(f"{icon} {self.task_id}", style="bold")
-        header.append(f"  {self.agent}  {self.state}  {elapsed_text(self.elapsed)}")
+        for badge in self.badges:  # first, so a narrow pane still shows them
+            header.append(f"  ⚠ {badge}", style="bold reverse")
+        header.append(f"  {self.state}  {elapsed_text(self.elapsed)}")
         header.append(f"  {self.line_count} lines")
         if self.files_changed is not None:
             header.append(f"  {self.files_changed} files")
-        for badge in self.badges:
-            header.append(f"  ⚠ {badge}", style="bold")
+        header.append(f"  {self.agent}", style="dim")
         # Only what changed is touched: each update costs a re-render of the pane.
         if header.plain != self._shown_header:
             self._shown_header = header.plain

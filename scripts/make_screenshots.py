@@ -1,0 +1,152 @@
+"""Regenerate screenshots/*.svg from the real app running the real demo.
+
+    .venv/bin/python scripts/make_screenshots.py
+
+Each screenshot comes from a fresh demo repository in a temporary directory; demo agents
+stop at a gate so mid-run screens show a steady state, and the clock is frozen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from tui_orch.demo.project import create_demo  # noqa: E402
+from tui_orch.engine.orchestrator import RunOptions  # noqa: E402
+from tui_orch.engine.runs import stop_run  # noqa: E402
+from tui_orch.engine.state import RunStore  # noqa: E402
+from tui_orch.engine.worktrees import Workspace  # noqa: E402
+from tui_orch.launch_spec import Launch  # noqa: E402
+from tui_orch.ui.app import OrchApp  # noqa: E402
+
+OUT = ROOT / "screenshots"
+SIZE = (132, 38)
+Step = Callable[["Shot", Pilot[object]], Awaitable[None]]
+
+
+class Shot:
+    """One demo app, its gate, and helpers to drive it to a screen."""
+
+    def __init__(self, work: Path, task_agents: dict[str, list[str]] | None = None) -> None:
+        self.gate = work / "go"
+        self.demo = create_demo(
+            work / "demo",
+            pace=0,
+            agent_options=["--wait-for", str(self.gate)],
+            task_agents=task_agents,
+        )
+        self.app = OrchApp(
+            Launch(
+                plan=self.demo.plan,
+                repo=self.demo.repo,
+                options=RunOptions(run_id="20270115-080000-demo", poll_interval=0.05),
+            ),
+            clock=lambda: 1_800_000_000.0,
+        )
+
+    async def until(self, pilot: Pilot[object], condition: Callable[[], bool]) -> None:
+        for _ in range(600):
+            if condition():
+                return
+            await pilot.pause(0.05)
+        raise TimeoutError("the demo did not reach the expected state")
+
+    def screen(self) -> str:
+        return type(self.app.screen).__name__
+
+    async def plan(self, pilot: Pilot[object]) -> None:
+        await self.until(pilot, lambda: self.screen() == "PlanScreen" and self.app.screen.report)
+
+    async def mid_run(self, pilot: Pilot[object]) -> None:
+        await self.plan(pilot)
+        await pilot.press("a")
+        await self.until(
+            pilot,
+            lambda: all(
+                (pane := self.app.dashboard.panes.get(key)) is not None
+                and any("go-ahead" in line for line in pane.tail.lines)
+                for key in ("models", "docs")
+            ),
+        )
+        await pilot.pause(0.3)
+
+    async def merge(self, pilot: Pilot[object]) -> None:
+        await self.mid_run(pilot)
+        self.gate.touch()
+        await self.until(pilot, lambda: self.screen() == "MergeApprovalScreen")
+        await pilot.pause(0.3)
+
+    def stop(self) -> None:
+        self.gate.touch()
+        store = RunStore(Workspace(self.demo.repo).common)
+        for run in store.all():
+            stop_run(store, run, grace=1.0)
+
+
+async def batch_approval(shot: Shot, pilot: Pilot[object]) -> None:
+    await shot.merge(pilot)
+    await pilot.press("a")
+    await shot.until(pilot, lambda: shot.screen() == "BatchApprovalScreen")
+    await pilot.pause(0.3)
+
+
+async def log_viewer(shot: Shot, pilot: Pilot[object]) -> None:
+    await shot.mid_run(pilot)
+    await pilot.press("1", "l")
+    await pilot.pause(0.5)
+    await pilot.press("slash", *"src/shop/money", "enter")
+    await pilot.pause(0.3)
+
+
+async def conflict(shot: Shot, pilot: Pilot[object]) -> None:
+    await shot.merge(pilot)
+    await pilot.press("a")
+    await shot.until(pilot, lambda: shot.app.dashboard.badges.get("docs"))
+    await pilot.pause(0.5)
+
+
+SHOTS: list[tuple[str, Step, dict[str, list[str]] | None]] = [
+    ("plan", Shot.plan, None),
+    ("dashboard", Shot.mid_run, None),
+    ("merge-approval", Shot.merge, None),
+    ("batch-approval", batch_approval, None),
+    ("log-viewer", log_viewer, None),
+    (
+        "conflict",
+        conflict,
+        {"models": ["--edit-unowned", "README.md"], "docs": ["--edit-unowned", "README.md"]},
+    ),
+]
+
+
+async def take(name: str, step: Step, task_agents: dict[str, list[str]] | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="tui-orch-shot-") as work:
+        shot = Shot(Path(work), task_agents)
+        try:
+            async with shot.app.run_test(size=SIZE) as pilot:
+                await step(shot, pilot)
+                shot.app.save_screenshot(f"{name}.svg", str(OUT))
+                await pilot.press("q")
+                if shot.screen() == "QuitModal":
+                    await pilot.press("d")
+        finally:
+            shot.stop()
+    print(f"screenshots/{name}.svg")
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for name, step, task_agents in SHOTS:
+        asyncio.run(take(name, step, task_agents))
+
+
+if __name__ == "__main__":
+    main()
