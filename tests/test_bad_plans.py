@@ -231,7 +231,7 @@ BAD_PLANS = [
             files: [a.py]
         """,
         "plan.yaml:1: max_paralel: unknown field (did you mean 'max_parallel'?); "
-        "allowed: agents, base, default_agent, goal, max_parallel, tasks, validate",
+        "allowed: agents, base, conflicts, default_agent, goal, max_parallel, tasks, validate",
     ),
     case(
         "unknown-task-field",

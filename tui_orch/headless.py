@@ -18,6 +18,7 @@ from tui_orch.engine.approvals import (
     FinalRequest,
     MergeDecision,
     MergeRequest,
+    ProblemsRequest,
 )
 from tui_orch.engine.state import RunState
 from tui_orch.tables import format_table, plural
@@ -97,6 +98,12 @@ class ConsoleReporter:
                 worktrees = plural(len(event.worktrees), "worktree")
                 branches = plural(len(event.branches), "branch", "branches")
                 return f"== cleaned up {worktrees} and {branches}"
+            case ev.ConflictDetected():
+                return f"!! {event.conflict_kind} ({event.policy}): {event.message}"
+            case ev.ConflictResolved():
+                return f"ok {event.conflict_kind} resolved: {event.message}"
+            case ev.Notice():
+                return f"note: {event.message}"
             case ev.RunFinished():
                 return None  # the CLI prints the summary and the final sentence
         return None
@@ -114,6 +121,16 @@ class JsonReporter:
     def __call__(self, event: ev.Event) -> None:
         self.out.write(json.dumps(event.to_dict()) + "\n")
         self.out.flush()
+
+
+def conflicts_section(state: RunState) -> str:
+    """Every conflict the run saw, for the end of the console summary ('' if none)."""
+    if not state.conflicts:
+        return ""
+    lines = ["conflicts:"]
+    for conflict in state.conflicts:
+        lines.append(f"  {conflict['kind']} ({conflict['policy']}): {conflict['message']}")
+    return "\n".join(lines)
 
 
 def summary_table(state: RunState) -> str:
@@ -180,10 +197,25 @@ class TerminalApprover:
         )
         if answer.startswith("a"):
             return MergeDecision.abort()
+        exclude: set[str] = set()
         if answer.startswith("e"):
             exclude = set((await self._ask("Task ids to keep out (separated by spaces): ")).split())
-            return MergeDecision.approve(frozenset(exclude))
-        return MergeDecision.approve()
+        override = set()
+        for task_id, reasons in request.blocked.items():
+            if task_id in exclude:
+                continue
+            self.out.write(f"{task_id} is blocked: {'; '.join(reasons)}\n")
+            if (await self._ask(f"Merge {task_id} anyway? [y/N]: ")).startswith("y"):
+                override.add(task_id)
+        return MergeDecision.approve(frozenset(exclude), frozenset(override))
+
+    async def approve_problems(self, request: ProblemsRequest) -> bool:
+        for problem in request.problems:
+            self.out.write(f"{request.kind}: {problem}\n")
+        answer = await self._ask(
+            f"These {request.kind} problems block the run; go on anyway? [y/N]: "
+        )
+        return answer.startswith("y")
 
     async def approve_final(self, request: FinalRequest) -> bool:
         for line in request.validation:

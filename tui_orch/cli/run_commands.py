@@ -18,7 +18,13 @@ from tui_orch.engine.orchestrator import Orchestrator, RunOptions
 from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.runs import stop_run
 from tui_orch.engine.state import RunStore
-from tui_orch.headless import ConsoleReporter, JsonReporter, TerminalApprover, summary_table
+from tui_orch.headless import (
+    ConsoleReporter,
+    JsonReporter,
+    TerminalApprover,
+    conflicts_section,
+    summary_table,
+)
 from tui_orch.launch_spec import Launch
 
 
@@ -178,6 +184,9 @@ def _drive(orchestrator: Orchestrator, args: argparse.Namespace) -> int:
     if not args.json:
         print()
         print(summary_table(orchestrator.state))
+        conflicts = conflicts_section(orchestrator.state)
+        if conflicts:
+            print(conflicts)
         print()
     stream = sys.stdout if result.exit_code == EXIT_OK else sys.stderr
     if not args.json or result.exit_code != EXIT_OK:

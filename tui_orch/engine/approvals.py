@@ -60,6 +60,8 @@ class MergeRequest:
     integration_branch: str
     outcomes: tuple[TaskOutcome, ...]
     warnings: tuple[str, ...] = ()
+    # Task id -> why its merge is blocked; it merges only if the decision overrides it.
+    blocked: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,13 @@ class MergeDecision:
 
     approved: bool
     exclude: frozenset[str] = frozenset()
+    override: frozenset[str] = frozenset()  # blocked tasks the user chose to merge anyway
 
     @classmethod
-    def approve(cls, exclude: frozenset[str] = frozenset()) -> MergeDecision:
-        return cls(True, exclude)
+    def approve(
+        cls, exclude: frozenset[str] = frozenset(), override: frozenset[str] = frozenset()
+    ) -> MergeDecision:
+        return cls(True, exclude, override)
 
     @classmethod
     def abort(cls) -> MergeDecision:
@@ -91,6 +96,15 @@ class FinalRequest:
     checked_out_in: str | None = None
 
 
+@dataclass(frozen=True)
+class ProblemsRequest:
+    """Problems whose policy is block, found on the integrated result: go on anyway?"""
+
+    run_id: str
+    kind: str
+    problems: tuple[str, ...]
+
+
 class Approver(Protocol):
     """Answers the engine's questions; the TUI asks the user, headless may say yes."""
 
@@ -100,9 +114,11 @@ class Approver(Protocol):
 
     async def approve_final(self, request: FinalRequest) -> bool: ...
 
+    async def approve_problems(self, request: ProblemsRequest) -> bool: ...
+
 
 class ApproveEverything:
-    """The `--yes` approver: every batch, every merge, the final move."""
+    """The `--yes` approver: every batch, every merge, the final move (blocks stay blocks)."""
 
     async def approve_batch(self, request: BatchRequest) -> BatchDecision:
         return BatchDecision.approve()
@@ -112,3 +128,7 @@ class ApproveEverything:
 
     async def approve_final(self, request: FinalRequest) -> bool:
         return True
+
+    async def approve_problems(self, request: ProblemsRequest) -> bool:
+        """Never: `--yes` approves every step, but does not override a blocking policy."""
+        return False

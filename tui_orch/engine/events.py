@@ -154,6 +154,39 @@ class CleanedUp(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConflictDetected(Event):
+    """A conflict appeared: an unowned edit, an overlap, a predicted or interface conflict."""
+
+    kind: ClassVar[str] = "conflict_detected"
+    conflict_kind: str
+    tasks: tuple[str, ...]
+    paths: tuple[str, ...]
+    message: str
+    policy: str  # warn or block
+    blocks: tuple[str, ...] = ()
+    owner: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConflictResolved(Event):
+    """A conflict reported earlier is gone (the agent undid the change)."""
+
+    kind: ClassVar[str] = "conflict_resolved"
+    conflict_kind: str
+    tasks: tuple[str, ...]
+    paths: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """Something the user should know that stops nothing (e.g. predictions are off)."""
+
+    kind: ClassVar[str] = "notice"
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     """The run is over for now; ``outcome`` is merged, failed, aborted or interrupted."""
 

@@ -178,29 +178,27 @@ class LogTail:
         return []
 
     def _split(self, data: bytes) -> list[str]:
-        """Complete lines in data (joined to what was left over); keep the rest for later.
+        """Complete lines in data (the first one continues what was left over).
 
-        Splitting and decoding happen on whole chunks in C; only over-long lines are
-        touched one by one.
+        The bulk of the lines is split and decoded in C; only the line that was pending
+        and lines longer than the limit are handled one by one.
         """
         last = data.rfind(b"\n")
         if last < 0:
             self._keep(data)
             return []
-        dropped = self._dropped
-        head = bytes(self._partial) + data[:last]
-        self._partial.clear()
-        self._dropped = 0
+        first_end = data.find(b"\n")
+        self._keep(data[:first_end])
+        lines = [self._take_partial()]
+        if first_end < last:
+            middle = data[first_end + 1 : last].decode("utf-8", errors="replace").split("\n")
+            if any(line.endswith("\r") for line in middle):
+                middle = [line.removesuffix("\r") for line in middle]
+            # A line under a quarter of the limit in characters is under it in bytes.
+            if any(len(line) > MAX_LINE_BYTES // 4 for line in middle):
+                middle = [_cut(line, 0) for line in middle]
+            lines.extend(middle)
         self._keep(data[last + 1 :])
-        lines = head.decode("utf-8", errors="replace").split("\n")
-        if "\r" in lines[0] or any(line.endswith("\r") for line in lines):
-            lines = [line.removesuffix("\r") for line in lines]
-        if dropped or len(lines[0]) > MAX_LINE_BYTES:  # may continue a line cut earlier
-            lines[0] = _cut(lines[0], dropped)
-        if any(len(line) > MAX_LINE_BYTES for line in lines[1:]):
-            lines[1:] = [
-                _cut(line, 0) if len(line) > MAX_LINE_BYTES else line for line in lines[1:]
-            ]
         return lines
 
     def _keep(self, chunk: bytes) -> None:
@@ -218,10 +216,12 @@ class LogTail:
 
 
 def _cut(line: str, dropped: int) -> str:
-    """Shorten a line for display, saying how much more the log file holds."""
-    if len(line) > MAX_LINE_BYTES:
-        dropped += len(line.encode("utf-8", errors="replace")) - MAX_LINE_BYTES
-        line = line[:MAX_LINE_BYTES]
+    """Shorten a line to MAX_LINE_BYTES bytes for display, saying how much more the log holds."""
+    if len(line) > MAX_LINE_BYTES // 4:
+        encoded = line.encode("utf-8", errors="replace")
+        if len(encoded) > MAX_LINE_BYTES:
+            dropped += len(encoded) - MAX_LINE_BYTES
+            line = encoded[:MAX_LINE_BYTES].decode("utf-8", errors="ignore")
     if dropped:
         line += f" … [{dropped} more bytes; the log file has the whole line]"
     return line

@@ -26,13 +26,18 @@ from tui_orch.engine.approvals import (
     BatchRequest,
     FinalRequest,
     MergeRequest,
+    ProblemsRequest,
     TaskOutcome,
 )
 from tui_orch.engine.commands import render_argv
-from tui_orch.engine.jobs import start_job, stop_job, wait_until_stopped
+from tui_orch.engine.conflicts import Conflict, ConflictMonitor, WorktreeView
+from tui_orch.engine.gitcli import GitError
+from tui_orch.engine.interfaces import check_interfaces
+from tui_orch.engine.jobs import is_alive, read_status, start_job, stop_job, wait_until_stopped
 from tui_orch.engine.merge import merge_into
 from tui_orch.engine.plan import Plan, Task, load_plan
 from tui_orch.engine.preconditions import tracked_changes
+from tui_orch.engine.predict import predictions_available
 from tui_orch.engine.repo import read_repo
 from tui_orch.engine.state import (
     RunPhase,
@@ -112,6 +117,14 @@ class Orchestrator:
         self._created = False
         self._detaching = False
         self._save_lock = threading.Lock()
+        self.predicting = predictions_available()
+        self.monitor = ConflictMonitor(
+            workspace.root,
+            plan.owners(),
+            plan.conflicts.actions,
+            [task.id for task in plan.tasks],
+            self.predicting,
+        )
 
     # -- construction -------------------------------------------------------------
 
@@ -269,6 +282,12 @@ class Orchestrator:
             state_dir=str(self.store.run_dir(state.run_id)),
             resumed=self.resumed,
         )
+        if not self.predicting:
+            self.emit(
+                ev.Notice,
+                message="merge-conflict predictions are off: they need git 2.38 or newer; "
+                "ownership and overlap checks still run",
+            )
 
     # -- one batch -------------------------------------------------------------------
 
@@ -282,6 +301,7 @@ class Orchestrator:
             for task_id in state.batches[index]
             if state.tasks[task_id].phase not in (TaskPhase.SKIPPED, TaskPhase.EXCLUDED)
         ]
+        self.monitor.start_batch()
         self.emit(
             ev.BatchStarted, number=number, total=total, task_ids=tuple(t.id for t in runnable)
         )
@@ -345,6 +365,7 @@ class Orchestrator:
 
     async def _build(self, tasks: list[TaskState]) -> None:
         """Start or re-attach every task's agent, then follow them all to their end."""
+        await asyncio.to_thread(self._settle_ended_while_away, tasks)
         to_start = [t for t in tasks if t.phase in (TaskPhase.PENDING, TaskPhase.FAILED)]
         await asyncio.gather(*(asyncio.to_thread(self._prepare_worktree, t) for t in to_start))
         # Starting processes blocks (fork, exec, state saves): keep it off the event loop.
@@ -365,14 +386,75 @@ class Orchestrator:
         async def ended(task_id: str, status: SupervisorStatus) -> None:
             await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
 
-        await watch_jobs(
-            watched,
-            on_lines=lambda task_id, lines: self.emit(
-                ev.AgentOutput, task_id=task_id, lines=tuple(lines)
-            ),
-            on_end=ended,
-            interval=self.options.poll_interval,
-        )
+        monitoring = asyncio.create_task(self._monitor_loop(tasks))
+        try:
+            await watch_jobs(
+                watched,
+                on_lines=lambda task_id, lines: self.emit(
+                    ev.AgentOutput, task_id=task_id, lines=tuple(lines)
+                ),
+                on_end=ended,
+                interval=self.options.poll_interval,
+            )
+        finally:
+            monitoring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitoring
+        await self._monitor_round(tasks)  # the finished work, before anyone approves a merge
+
+    async def _monitor_loop(self, tasks: list[TaskState]) -> None:
+        """Every couple of seconds while agents run: what they changed, against whom."""
+        while True:
+            await asyncio.sleep(self.plan.conflicts.interval)
+            await self._monitor_round(tasks)
+
+    async def _monitor_round(self, tasks: list[TaskState]) -> None:
+        views = [
+            WorktreeView(task.id, Path(task.worktree), task.start_commit)
+            for task in tasks
+            if task.start_commit and task.phase not in (TaskPhase.SKIPPED, TaskPhase.EXCLUDED)
+        ]
+        try:
+            head = await asyncio.to_thread(self.workspace.rev, self.state.integration_branch)
+            appeared, gone = await asyncio.to_thread(self.monitor.round, views, head)
+        except (GitError, RuntimeError) as error:
+            self.emit(ev.Notice, message=f"conflict check skipped this round: {error}")
+            return
+        self._report_conflicts(appeared, gone)
+
+    def _report_conflicts(self, appeared: list[Conflict], gone: list[Conflict]) -> None:
+        for conflict in appeared:
+            self.emit(
+                ev.ConflictDetected,
+                conflict_kind=conflict.kind,
+                tasks=conflict.tasks,
+                paths=conflict.paths,
+                message=conflict.message,
+                policy=conflict.policy,
+                blocks=conflict.blocks,
+                owner=conflict.owner,
+            )
+        for conflict in gone:
+            self.emit(
+                ev.ConflictResolved,
+                conflict_kind=conflict.kind,
+                tasks=conflict.tasks,
+                paths=conflict.paths,
+                message=conflict.message,
+            )
+        if appeared or gone:
+            self.state.conflicts = [c.to_dict() for c in self.monitor.history]
+            self._save()
+
+    def _settle_ended_while_away(self, tasks: list[TaskState]) -> None:
+        """Agents that ended while no tui-orch was watching: record (and commit) them now,
+        so a resume retries the ones that failed instead of only reporting them."""
+        for task in tasks:
+            if task.phase is not TaskPhase.RUNNING or task.handle is None:
+                continue
+            status = read_status(self.store.task_files(self.state.run_id, task.id))
+            if status is not None and status.state == "exited" and not is_alive(task.handle):
+                self._agent_ended(task, status)
 
     def _start_agents(self, tasks: list[TaskState]) -> list[WatchedJob]:
         return [self._start_agent(task) for task in tasks]
@@ -527,9 +609,29 @@ class Orchestrator:
             )
             for t in ready
         )
+        ready_ids = {t.id for t in ready}
+        blocked = {
+            task_id: tuple(reasons)
+            for task_id, reasons in self.monitor.blocked().items()
+            if task_id in ready_ids
+        }
+        warnings = tuple(
+            dict.fromkeys(
+                message
+                for task_id, messages in self.monitor.warnings_by_task().items()
+                if task_id in ready_ids
+                for message in messages
+            )
+        )
         decision = await self.approver.approve_merge(
             MergeRequest(
-                state.run_id, index + 1, len(state.batches), state.integration_branch, outcomes
+                state.run_id,
+                index + 1,
+                len(state.batches),
+                state.integration_branch,
+                outcomes,
+                warnings,
+                blocked,
             )
         )
         if not decision.approved:
@@ -539,6 +641,13 @@ class Orchestrator:
                 f"kept; run `tui-orch resume {state.run_id}` to be asked again",
             )
         self._skip(decision.exclude, "kept out of the merge at your request", TaskPhase.EXCLUDED)
+        held = [
+            task_id
+            for task_id in blocked
+            if task_id not in decision.override and task_id not in decision.exclude
+        ]
+        for task_id in held:
+            self._skip({task_id}, "blocked: " + "; ".join(blocked[task_id]), TaskPhase.EXCLUDED)
         integration = Path(state.integration_worktree)
         for task in ready:
             if task.phase is not TaskPhase.SUCCEEDED:
@@ -555,6 +664,16 @@ class Orchestrator:
             task.phase = TaskPhase.MERGED
             self._save()
             self.emit(ev.MergeDone, batch=index + 1, task_id=task.id, commit=outcome.commit)
+        if held:
+            first = held[0]
+            others = f" (and {len(held) - 1} more blocked task(s))" if len(held) > 1 else ""
+            raise RunStopped(
+                "failed",
+                f"task '{first}' was not merged because {blocked[first][0]}{others}; its "
+                f"branch {state.tasks[first].branch} is kept and '{state.base}' was not "
+                f"touched; merge it by hand or set that conflicts policy to warn, then run "
+                f"`tui-orch resume {state.run_id}` to go on without it",
+            )
 
     def _merge_conflict(
         self, index: int, task: TaskState, paths: tuple[str, ...], error: str
@@ -586,6 +705,7 @@ class Orchestrator:
         if state.phase is not RunPhase.AWAITING_MERGE or self._base_moved():
             if self.resumed and self._base_moved():
                 await asyncio.to_thread(self._catch_up_with_base)
+            await self._check_interfaces()
             await self._validate()
         state.phase = RunPhase.AWAITING_MERGE
         self._save()
@@ -616,6 +736,54 @@ class Orchestrator:
             )
         state.base_start = new_base
         self._save()
+
+    async def _check_interfaces(self) -> None:
+        """Imports between the tasks' Python files must still resolve once merged."""
+        state = self.state
+        changed = (
+            await asyncio.to_thread(
+                self.workspace.git,
+                "diff",
+                "--name-only",
+                "-z",
+                state.base_start,
+                state.integration_branch,
+            )
+        ).stdout.split("\0")
+        problems = await asyncio.to_thread(
+            check_interfaces,
+            Path(state.integration_worktree),
+            [path for path in changed if path],
+            self.plan.owners(),
+        )
+        policy = self.plan.conflicts.action("interfaces")
+        conflicts = [
+            Conflict(
+                kind="interfaces",
+                tasks=tuple(task for task in (p.consumer, p.provider) if task),
+                paths=(p.file,),
+                message=p.message,
+                policy=policy,
+                blocks=(p.consumer,) if p.consumer else (),
+            )
+            for p in problems
+        ]
+        self._report_conflicts(self.monitor.add(conflicts), [])
+        if not problems or policy != "block":
+            return
+        messages = tuple(problem.message for problem in problems)
+        if await self.approver.approve_problems(
+            ProblemsRequest(state.run_id, "interfaces", messages)
+        ):
+            return
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        raise RunStopped(
+            "failed",
+            f"the interface check of the merged result failed: {messages[0]}{more}; "
+            f"'{state.base}' was not touched and {state.integration_branch} is kept; fix it "
+            f"there ({state.integration_worktree}) and run `tui-orch resume {state.run_id}`, "
+            "or set conflicts.interfaces to warn",
+        )
 
     async def _validate(self) -> None:
         state = self.state

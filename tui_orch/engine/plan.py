@@ -13,6 +13,13 @@ from pathlib import Path
 
 from tui_orch.engine.batches import Batch, find_cycles, plan_batches
 from tui_orch.engine.config import Settings, load_settings, read_text
+from tui_orch.engine.conflict_policy import (
+    DEFAULT_INTERVAL,
+    DEFAULT_POLICY,
+    KINDS,
+    POLICIES,
+    ConflictPolicy,
+)
 from tui_orch.engine.fields import FieldReader
 from tui_orch.engine.located_yaml import Located, describe, parse_yaml
 from tui_orch.engine.paths import PathRefused, check_inside_repo, normalise_owned_path
@@ -20,7 +27,17 @@ from tui_orch.engine.problems import InputError, did_you_mean
 from tui_orch.engine.profiles import AgentProfile, read_profiles, unknown_profile
 from tui_orch.engine.repo import RepoInfo
 
-PLAN_FIELDS = ("goal", "base", "default_agent", "max_parallel", "agents", "validate", "tasks")
+PLAN_FIELDS = (
+    "goal",
+    "base",
+    "default_agent",
+    "max_parallel",
+    "agents",
+    "validate",
+    "conflicts",
+    "tasks",
+)
+CONFLICT_FIELDS = (*KINDS, "interval")
 TASK_FIELDS = ("id", "title", "prompt", "files", "depends_on", "agent", "timeout")
 TASK_REQUIRED = ("id", "prompt", "files")
 DEFAULT_MAX_PARALLEL = 4
@@ -83,6 +100,7 @@ class Plan:
     agents: dict[str, AgentProfile]
     validate: tuple[ValidateCommand, ...]
     tasks: tuple[Task, ...]
+    conflicts: ConflictPolicy = field(default_factory=ConflictPolicy)
 
     def task(self, task_id: str) -> Task:
         return next(task for task in self.tasks if task.id == task_id)
@@ -93,6 +111,10 @@ class Plan:
             {task.id: task.depends_on for task in self.tasks},
             self.max_parallel,
         )
+
+    def owners(self) -> dict[str, str]:
+        """Each owned file and the task that owns it."""
+        return {path: task.id for task in self.tasks for path in task.files}
 
     def timeout_for(self, task: Task) -> float | None:
         """The task's own timeout, else its agent profile's, else none."""
@@ -196,6 +218,9 @@ class _PlanBuilder:
             ):
                 default_agent = None
         validate = self._read_validate(items["validate"]) if "validate" in items else []
+        conflicts = (
+            self._read_conflicts(items["conflicts"]) if "conflicts" in items else ConflictPolicy()
+        )
         drafts = self._read_tasks(items["tasks"]) if "tasks" in items else []
         self._check_ids(drafts)
         self._check_dependencies(drafts)
@@ -225,6 +250,7 @@ class _PlanBuilder:
             agents=profiles,
             validate=tuple(validate),
             tasks=tasks,
+            conflicts=conflicts,
         )
 
     # -- top-level fields -------------------------------------------------
@@ -261,6 +287,29 @@ class _PlanBuilder:
             else:
                 reader.wrong_type(item, path, "a command (a list of arguments, or a shell string)")
         return commands
+
+    def _read_conflicts(self, node: Located) -> ConflictPolicy:
+        reader = self.reader
+        items = reader.mapping(node, "conflicts", CONFLICT_FIELDS)
+        if items is None:
+            return ConflictPolicy()
+        actions = dict(DEFAULT_POLICY)
+        interval = DEFAULT_INTERVAL
+        for key, value in items.items():
+            path = f"conflicts.{key}"
+            if key == "interval":
+                interval = reader.duration(value, path) or DEFAULT_INTERVAL
+                continue
+            action = reader.text(value, path)
+            if action is not None and action not in POLICIES:
+                reader.problem(
+                    value.line,
+                    path,
+                    f"must be warn or block, found '{action}'" + did_you_mean(action, POLICIES),
+                )
+            elif action is not None:
+                actions[key] = action
+        return ConflictPolicy(actions, interval)
 
     def _resolve_base(self, node: Located | None, root: Located) -> str | None:
         reader = self.reader

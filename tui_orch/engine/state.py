@@ -125,6 +125,7 @@ class RunState:
     message: str = ""
     merged_commit: str = ""
     cleaned: bool = False
+    conflicts: list[dict[str, object]] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     version: int = STATE_VERSION
