@@ -36,6 +36,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--wait-for", metavar="FILE", help="before exiting, wait until FILE exists (a test gate)"
     )
+    parser.add_argument(
+        "--edit-line",
+        action="append",
+        default=[],
+        metavar="PATH:N:TEXT",
+        help="replace line N (from 1) of PATH with TEXT, whoever owns PATH",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(f"changed by task {task_id}\n", encoding="utf-8")
         say(f"  also changed {path}", args.pace)
+    for spec in args.edit_line:
+        path, number, text = spec.split(":", 2)
+        target = Path(path)
+        lines = target.read_text(encoding="utf-8").splitlines() if target.exists() else []
+        lines += [""] * (int(number) - len(lines))
+        lines[int(number) - 1] = text
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        say(f"  changed line {number} of {path}", args.pace)
     if args.fail:
         say(f"! task {task_id}: giving up: the tests I wrote do not pass", 0)
         return 1

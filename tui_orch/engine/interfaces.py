@@ -76,9 +76,13 @@ def check_interfaces(
     deleted files ignored) in the tree at root; `owners` maps repo-relative path -> task id."""
     tree = _Tree(root, owners)
     found: dict[tuple[str, str, int, str], InterfaceProblem] = {}
-    for rel in sorted({_normalise(path) for path in changed} - {""}):
-        for problem in _check_file(tree, rel):
-            found.setdefault((problem.kind, problem.file, problem.line, problem.name), problem)
+    # Compiling prints SyntaxWarnings (bad escapes...) to stderr, under a full-screen UI.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rel in sorted({_normalise(path) for path in changed} - {""}):
+            for problem in _check_file(tree, rel):
+                key = (problem.kind, problem.file, problem.line, problem.name)
+                found.setdefault(key, problem)
     return sorted(found.values(), key=lambda p: (p.file, p.line, p.name, p.kind))
 
 
@@ -99,6 +103,7 @@ class _Tree:
         roots = [root] + ([root / SOURCE_DIR] if (root / SOURCE_DIR).is_dir() else [])
         self.top = _Module("", None, tuple(roots))
         self._parsed: dict[Path, _Parsed | None] = {}
+        self._tops: dict[str, _Module | None] = {}
 
     def owner(self, path: Path | None) -> str | None:
         return self.owners.get(self.rel(path)) if path is not None else None
@@ -115,6 +120,11 @@ class _Tree:
 
     def top_level(self, part: str) -> _Module | None:
         """The repo's top-level module `part`, or None when it is third-party."""
+        if part not in self._tops:
+            self._tops[part] = self._find_top_level(part)
+        return self._tops[part]
+
+    def _find_top_level(self, part: str) -> _Module | None:
         module = self.child(self.top, part)
         if module is None or module.source is not None or module.opaque:
             return module
@@ -195,9 +205,7 @@ def _has_python(folder: Path) -> bool:
 def _parse(path: Path, source: bytes | None) -> _Parsed | None:
     """None when unreadable: such a provider might define anything, so it accepts any name."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(path.read_bytes() if source is None else source, str(path))
+        tree = ast.parse(path.read_bytes() if source is None else source, str(path))
     except (OSError, SyntaxError, ValueError, RecursionError):
         return None
     statements = list(_statements(tree.body))
@@ -243,8 +251,8 @@ def _bind(node: ast.AST, names: set[str]) -> bool:
         names.add(node.name)
     elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
         names.add(node.id)
-    elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
-        names.add(node.name)
+    elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        names.add(node.name)  # (`except E as e` is not here: e is deleted after the block)
     elif isinstance(node, ast.MatchMapping) and node.rest:
         names.add(node.rest)
     elif isinstance(node, ast.Import):
@@ -253,21 +261,48 @@ def _bind(node: ast.AST, names: set[str]) -> bool:
         if any(alias.name == "*" for alias in node.names):
             return True
         names.update(alias.asname or alias.name for alias in node.names)
-    elif isinstance(node, ast.Assign) and any(map(_is_sys_modules_item, node.targets)):
-        return True  # the module replaces itself with an object of its choosing
+    elif _binds_dynamically(node):
+        return True
     else:
         names.update(_all_literal(node))
     return False
 
 
-def _is_sys_modules_item(target: ast.expr) -> bool:
-    """`sys.modules[...]` as an assignment target."""
+def _binds_dynamically(node: ast.AST) -> bool:
+    """Module-scope code that defines names we cannot list."""
+    if isinstance(node, ast.Assign):
+        return any(map(_is_dynamic_item, node.targets))
+    return isinstance(node, ast.Call) and _is_globals_update(node)
+
+
+def _is_dynamic_item(target: ast.expr) -> bool:
+    """`sys.modules[...] = ...` (the module replaces itself) or `globals()[...] = ...`."""
+    if not isinstance(target, ast.Subscript):
+        return False
+    container = target.value
+    if _is_globals_call(container):
+        return True
     return (
-        isinstance(target, ast.Subscript)
-        and isinstance(target.value, ast.Attribute)
-        and target.value.attr == "modules"
-        and isinstance(target.value.value, ast.Name)
-        and target.value.value.id == "sys"
+        isinstance(container, ast.Attribute)
+        and container.attr == "modules"
+        and isinstance(container.value, ast.Name)
+        and container.value.id == "sys"
+    )
+
+
+def _is_globals_update(call: ast.Call) -> bool:
+    """`globals().update(...)` or `globals().setdefault(...)`: names we cannot list."""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in {"update", "setdefault"}
+        and _is_globals_call(func.value)
+    )
+
+
+def _is_globals_call(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "globals"
     )
 
 
@@ -325,10 +360,8 @@ def _check_file(tree: _Tree, rel: str) -> list[InterfaceProblem]:
 
 def _compile_problem(tree: _Tree, rel: str, source: bytes) -> InterfaceProblem | None:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(source, rel, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as error:  # ValueError: NUL bytes, on older Pythons
+        compile(source, rel, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError) as error:  # ValueError: NUL bytes
         line = getattr(error, "lineno", None) or _nul_line(source)
         return _syntax(tree, rel, line, getattr(error, "msg", None) or str(error))
     return None

@@ -75,6 +75,7 @@ def run_view(store: RunStore, run: RunState) -> dict[str, object]:
         "plan": run.plan_source,
         "created_at": run.created_at,
         "cleaned": run.cleaned,
+        "conflicts": run.conflicts,
         "tasks": [
             task_view(store, run, run.tasks[task_id]).to_dict()
             for batch in run.batches

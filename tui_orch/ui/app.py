@@ -36,6 +36,7 @@ from tui_orch.ui.screens.help import HelpModal
 from tui_orch.ui.screens.log_viewer import LogScreen
 from tui_orch.ui.screens.merge import FinalApprovalScreen, MergeApprovalScreen
 from tui_orch.ui.screens.plan import BatchApprovalScreen, PlanScreen
+from tui_orch.ui.screens.problems import ProblemsScreen
 
 FRAME_SECONDS = 1 / 30
 
@@ -113,6 +114,7 @@ class OrchApp(App[int]):
             batch=BatchApprovalScreen,
             merge=lambda request: MergeApprovalScreen(request, self._warnings_for(request)),
             final=FinalApprovalScreen,
+            problems=ProblemsScreen,
         )
         return ScreenApprover(self, screens, first_batch, on_pending=self._count_approvals)
 

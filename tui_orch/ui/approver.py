@@ -14,6 +14,7 @@ from tui_orch.engine.approvals import (
     FinalRequest,
     MergeDecision,
     MergeRequest,
+    ProblemsRequest,
 )
 
 
@@ -51,6 +52,10 @@ class ScreenApprover:
         answer: bool = await self._ask(self.screens.final(request))
         return answer
 
+    async def approve_problems(self, request: ProblemsRequest) -> bool:
+        answer: bool = await self._ask(self.screens.problems(request))
+        return answer
+
     async def _ask(self, screen: Screen[object]) -> object:
         answer: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self.on_pending(1)
@@ -72,7 +77,9 @@ class ApprovalScreens:
         batch: Callable[[BatchRequest], Screen[object]],
         merge: Callable[[MergeRequest], Screen[object]],
         final: Callable[[FinalRequest], Screen[object]],
+        problems: Callable[[ProblemsRequest], Screen[object]],
     ) -> None:
         self.batch = batch
         self.merge = merge
         self.final = final
+        self.problems = problems

@@ -17,6 +17,7 @@ from tui_orch.engine import events as ev
 from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
 from tui_orch.ui.messages import EngineEventArrived
 from tui_orch.ui.widgets.agent_pane import AgentPane
+from tui_orch.ui.widgets.conflicts_panel import ConflictsPanel
 from tui_orch.ui.widgets.run_tree import RunTree
 from tui_orch.ui.widgets.status_bar import RunFacts, StatusBar
 
@@ -40,6 +41,17 @@ class TaskClock:
         if self.started is None:
             return None
         return max(0.0, (self.ended if self.ended is not None else now) - self.started)
+
+
+def _badge_text(event: ev.ConflictDetected) -> str:
+    """A pane badge: short, the kind first so a narrow pane still says what is wrong."""
+    paths = ", ".join(event.paths)
+    return {
+        "unowned_edit": f"not its file: {paths}",
+        "overlap": f"overlap: {paths}",
+        "predicted": f"will conflict: {paths}",
+        "interfaces": f"interface: {paths}",
+    }.get(event.conflict_kind, f"{event.conflict_kind}: {paths}")
 
 
 class DashboardScreen(Screen[None]):
@@ -84,6 +96,7 @@ validator when it runs), its border coloured by state, which is also written out
         self.clocks: dict[str, TaskClock] = {}
         self.files_changed: dict[str, int] = {}
         self.badges: dict[str, list[str]] = {}
+        self._badges_by_key: dict[str, dict[object, str]] = {}
         self._early_output: dict[str, PendingOutput] = {}
         self.pane_keys: list[str] = []
         self.panes: dict[str, AgentPane] = {}
@@ -93,6 +106,7 @@ validator when it runs), its border coloured by state, which is also written out
             yield RunTree(id="run-tree")
             with Vertical(id="dash-right"):
                 yield Grid(id="pane-grid")
+                yield ConflictsPanel(self.clock, id="conflicts-panel")
                 yield Static("Waiting for the run to start…", id="dash-message")
         yield StatusBar(id="status-bar")
         yield Footer()
@@ -152,7 +166,7 @@ validator when it runs), its border coloured by state, which is also written out
             case ev.MergeDone():
                 self._set_state(event.task_id, "merged")
             case ev.MergeConflict():
-                self.set_badges(event.task_id, [f"merge conflict: {', '.join(event.paths)}"])
+                self._badge(event.task_id, "merge", f"merge conflict: {', '.join(event.paths)}")
                 self.notify(
                     f"{event.task_id} conflicts in {', '.join(event.paths)}",
                     severity="error",
@@ -172,6 +186,23 @@ validator when it runs), its border coloured by state, which is also written out
             case ev.BaseMerged():
                 self.facts.phase = "merged"
                 self._message(f"'{event.base}' moved to {event.new_commit[:8]}")
+            case ev.ConflictDetected():
+                key = (event.conflict_kind, event.tasks, event.paths)
+                self.query_one(ConflictsPanel).add_conflict(key, event.policy, event.message, now)
+                for task_id in event.tasks:
+                    self._badge(task_id, key, _badge_text(event))
+                self.notify(
+                    event.message,
+                    severity="error" if event.policy == "block" else "warning",
+                    title=f"{event.conflict_kind.replace('_', ' ')} ({event.policy})",
+                )
+            case ev.ConflictResolved():
+                key = (event.conflict_kind, event.tasks, event.paths)
+                self.query_one(ConflictsPanel).remove_conflict(key)
+                for task_id in event.tasks:
+                    self._badge(task_id, key, None)
+            case ev.Notice():
+                self.notify(event.message, severity="warning", title="note")
             case ev.RunFinished():
                 self.facts.phase = event.outcome
                 self._message(event.message)
@@ -185,6 +216,15 @@ validator when it runs), its border coloured by state, which is also written out
             early.count += pending.count
             return
         pane.add_lines(pending.lines, pending.count)
+
+    def _badge(self, task_id: str, key: object, text: str | None) -> None:
+        """Add (or with None remove) one conflict's badge on a task's pane."""
+        badges = self._badges_by_key.setdefault(task_id, {})
+        if text is None:
+            badges.pop(key, None)
+        else:
+            badges[key] = text
+        self.set_badges(task_id, list(dict.fromkeys(badges.values())))
 
     def set_badges(self, task_id: str, badges: list[str]) -> None:
         self.badges[task_id] = badges

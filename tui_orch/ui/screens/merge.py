@@ -28,7 +28,8 @@ branch until the final approval, after validation.
 | key | does |
 | --- | --- |
 | `a` | merge every task not excluded |
-| `x` | exclude / include the highlighted task (its branch is kept, unmerged) |
+| `x` | exclude / include the highlighted task (its branch is kept, unmerged); a task
+  blocked by a conflict policy starts excluded, and including it approves its problem |
 | `d` | open the highlighted task's diff |
 | `s` | stop the run here (branches kept; `tui-orch resume` asks again) |
 """
@@ -44,7 +45,8 @@ branch until the final approval, after validation.
         super().__init__(id="merge-screen")
         self.request = request
         self.warnings_by_task = warnings_by_task
-        self.excluded: set[str] = set()
+        # Blocked tasks start out of the merge: including one is the approval naming its problem.
+        self.excluded: set[str] = set(request.blocked)
 
     def compose(self) -> ComposeResult:
         request = self.request
@@ -72,10 +74,17 @@ branch until the final approval, after validation.
     def _cells(self, task_id: str) -> list[Text | str]:
         outcome = next(o for o in self.request.outcomes if o.task_id == task_id)
         excluded = task_id in self.excluded
-        warnings = self.warnings_by_task.get(task_id, [])
+        blocked = task_id in self.request.blocked
+        warnings = list(self.request.blocked.get(task_id, ())) or self.warnings_by_task.get(
+            task_id, []
+        )
+        if excluded:
+            state = "blocked: held back" if blocked else "excluded"
+        else:
+            state = "will merge (override)" if blocked else "will merge"
         return [
             Text(task_id, style="strike dim" if excluded else ""),
-            "excluded" if excluded else "will merge",
+            state,
             str(outcome.commits),
             str(len(outcome.files_changed)),
             f"+{outcome.insertions} -{outcome.deletions}",
@@ -98,7 +107,8 @@ branch until the final approval, after validation.
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def action_approve(self) -> None:
-        self.dismiss(MergeDecision.approve(frozenset(self.excluded)))
+        override = frozenset(set(self.request.blocked) - self.excluded)
+        self.dismiss(MergeDecision.approve(frozenset(self.excluded), override))
 
     def action_exclude(self) -> None:
         task_id = self._current()
