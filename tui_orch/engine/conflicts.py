@@ -11,6 +11,7 @@ appears (and again as resolved if the agent undoes it).
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from tui_orch.engine.predict import ConflictPredictor
 from tui_orch.engine.snapshots import snapshot_tree
 
 SNAPSHOT_THREADS = 4
+FINGERPRINT_MAX_FILES = 20_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,34 @@ class WorktreeView:
 class _Seen:
     tree: str
     changed: frozenset[str]
+    fingerprint: int | None
+
+
+def fingerprint(worktree: Path) -> int | None:
+    """A cheap summary of every file's path, size and modification time (no git, no reads).
+
+    Equal fingerprints mean nothing changed, so the last snapshot still holds. Trees
+    too big to walk quickly get None, which always means "take a snapshot".
+    """
+    entries: list[tuple[str, int, int]] = []
+    pending = [str(worktree)]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as scan:
+                for entry in scan:
+                    if entry.name == ".git":
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                        continue
+                    stat = entry.stat(follow_symlinks=False)
+                    entries.append((entry.path, stat.st_size, stat.st_mtime_ns))
+                    if len(entries) > FINGERPRINT_MAX_FILES:
+                        return None
+        except OSError:
+            return None
+    return hash(tuple(sorted(entries)))
 
 
 def quote_tasks(tasks: tuple[str, ...] | list[str]) -> str:
@@ -103,19 +133,36 @@ class ConflictMonitor:
         """Look at the worktrees now; return (conflicts that appeared, ones that went away)."""
         live = [view for view in views if view.worktree.exists() and view.start]
         with ThreadPoolExecutor(max_workers=SNAPSHOT_THREADS) as pool:
-            trees = dict(
+            prints = dict(
                 zip(
                     [view.task_id for view in live],
-                    pool.map(lambda view: snapshot_tree(view.worktree), live),
+                    pool.map(lambda view: fingerprint(view.worktree), live),
                     strict=True,
                 )
             )
-        for view in live:
-            seen = self._seen.get(view.task_id)
-            if seen is None or seen.tree != trees[view.task_id]:
-                self._seen[view.task_id] = _Seen(
-                    trees[view.task_id], self._changed_paths(view, trees[view.task_id])
+            stale = [
+                view
+                for view in live
+                if prints[view.task_id] is None
+                or (seen := self._seen.get(view.task_id)) is None
+                or seen.fingerprint != prints[view.task_id]
+            ]
+            trees = dict(
+                zip(
+                    [view.task_id for view in stale],
+                    pool.map(lambda view: snapshot_tree(view.worktree), stale),
+                    strict=True,
                 )
+            )
+        for view in stale:
+            tree = trees[view.task_id]
+            seen = self._seen.get(view.task_id)
+            changed = seen.changed if seen and seen.tree == tree else None
+            self._seen[view.task_id] = _Seen(
+                tree,
+                changed if changed is not None else self._changed_paths(view, tree),
+                prints[view.task_id],
+            )
         found = self._unowned(live) + self._overlaps(live) + self._predicted(live, integration_head)
         now = time.time()
         latest = {c.key: self.current.get(c.key, c) for c in found}
