@@ -42,6 +42,7 @@ class Shot:
             pace=0,
             agent_options=["--wait-for", str(self.gate)],
             task_agents=task_agents,
+            conflicts={"interval": "0.3s"},
         )
         self.app = OrchApp(
             Launch(
@@ -107,10 +108,13 @@ async def log_viewer(shot: Shot, pilot: Pilot[object]) -> None:
 
 
 async def conflict(shot: Shot, pilot: Pilot[object]) -> None:
-    await shot.merge(pilot)
-    await pilot.press("a")
-    await shot.until(pilot, lambda: shot.app.dashboard.badges.get("docs"))
-    await pilot.pause(0.5)
+    """Both agents of batch 1 changed README.md, which neither owns; they still run."""
+    await shot.mid_run(pilot)
+    await shot.until(
+        pilot,
+        lambda: len(shot.app.dashboard.query_one("#conflicts-panel").rows_by_key) >= 4,
+    )
+    await pilot.pause(6)  # let the notifications fade
 
 
 SHOTS: list[tuple[str, Step, dict[str, list[str]] | None]] = [

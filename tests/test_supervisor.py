@@ -295,10 +295,6 @@ def test_stop_job_kills_an_agent_that_ignores_term_after_grace(tmp_path: Path) -
     assert 0.4 <= took < 5, took
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: SIGTERM before the supervisor installs its handlers kills it without a status",
-)
 def test_stop_job_right_after_start_job_records_stopped(tmp_path: Path) -> None:
     job = Job(tmp_path, [sys.executable, "-c", "import time; time.sleep(30)"], grace=1)
     stop_job(job.handle, job.files)
@@ -433,10 +429,6 @@ def test_a_file_that_is_not_executable_fails_to_start(tmp_path: Path) -> None:
     assert "Permission denied" in job.log().decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a missing working directory is reported as a missing program",
-)
 def test_a_missing_working_directory_is_named_as_the_cause(tmp_path: Path) -> None:
     files = JobFiles(tmp_path / "job", tmp_path / "job.log")
     gone = tmp_path / "worktree-that-was-removed"
@@ -639,29 +631,7 @@ def test_logtail_cuts_a_1mb_line_with_a_marker(tmp_path: Path) -> None:
     assert log.stat().st_size == MB + len(b"\nshort\n")  # the file keeps it whole
 
 
-@pytest.mark.parametrize(
-    "spans_reads",
-    [
-        pytest.param(
-            False,
-            id="one-read",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: a line read at once is cut at MAX_LINE_BYTES characters, not "
-                "bytes, so up to 4x the limit is shown and the count of bytes left out is wrong",
-            ),
-        ),
-        pytest.param(
-            True,
-            id="many-reads",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: the kept first 8 KB is joined to the end of the line and cut by "
-                "characters, so the text shown skips the middle of the line",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("spans_reads", [False, True], ids=["one-read", "many-reads"])
 def test_logtail_marker_counts_exactly_the_bytes_left_out(
     tmp_path: Path, spans_reads: bool
 ) -> None:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +50,10 @@ def expected_lines(task: str) -> list[str]:
     return [f"{task} line {number}" for number in range(1, LINES + 1)]
 
 
-def wait_until(predicate: object, timeout: float, what: str) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
@@ -194,25 +195,10 @@ def resume(killed_run: KilledRun) -> tuple[int, str]:
     return done.code, done.stdout + done.stderr
 
 
-def test_resume_after_the_runner_was_killed_retries_and_merges(killed_run: KilledRun) -> None:
-    """However many resumes it takes, the run gets merged and b is retried once."""
-    code, output = resume(killed_run)
-    if code == 1:
-        # The first resume may only collect b's failure, which happened while no one watched.
-        assert "task 'b' failed: its agent exited with code 3" in output
-        code, output = resume(killed_run)
-    assert code == 0, output
-    assert_merged(killed_run)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: resume re-reports a failure that happened while the runner was dead "
-    "instead of retrying the failed task, so a second resume is needed",
-)
 def test_one_resume_retries_a_task_that_failed_while_the_runner_was_dead(
     killed_run: KilledRun,
 ) -> None:
+    """b failed (exit 3) with no runner watching; `resume` retries it at once and merges."""
     code, output = resume(killed_run)
     assert code == 0, output
     assert_merged(killed_run)

@@ -48,11 +48,16 @@ def make_app(tmp_path: Path) -> Iterator[MakeApp]:
         gated: bool = True,
         task_agents: dict[str, list[str]] | None = None,
         frozen_clock: bool = True,
+        conflicts: dict[str, str] | None = None,
     ) -> DemoApp:
         gate = tmp_path / f"go-{len(made)}"
         options = ["--wait-for", str(gate)] if gated else []
         demo = create_demo(
-            tmp_path / f"demo-{len(made)}", pace=0, agent_options=options, task_agents=task_agents
+            tmp_path / f"demo-{len(made)}",
+            pace=0,
+            agent_options=options,
+            task_agents=task_agents,
+            conflicts=conflicts,
         )
         app = OrchApp(
             Launch(

@@ -301,3 +301,44 @@ async def test_output_reaches_panes_in_batches(make_app: MakeApp) -> None:
         # Lines arrive in batches, one delivery per frame at most, never one per line.
         assert 0 < len(models) < sum(models) / 100
         assert len(pane(app, "models").tail.lines) <= 400
+
+
+async def test_live_conflicts_show_in_panel_badges_and_the_merge_screen(make_app: MakeApp) -> None:
+    setup = make_app(
+        gated=True,
+        task_agents={
+            "models": ["--edit-unowned", "README.md"],
+            "docs": ["--edit-unowned", "README.md"],
+        },
+        conflicts={"interval": "0.2s", "overlap": "warn"},
+    )
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        panel = app.dashboard.query_one("#conflicts-panel")
+        # Seen while both agents still run (they wait at the gate).
+        await wait_until(pilot, lambda: len(panel.rows_by_key) == 4)
+        assert len(app.orchestrator.running_task_ids()) == 2
+        assert {key[0] for key in panel.rows_by_key} == {"unowned_edit", "overlap", "predicted"}
+        assert panel.display
+        models = pane(app, "models")
+        assert "not its file: README.md" in models.badges
+        assert "will conflict: README.md" in models.badges
+        assert models.has_class("-conflict")
+        assert "⚠ 2 conflicts" in str(app.dashboard.query_one("#status-bar").render())
+
+        setup.open_gate()
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        merge = app.screen
+        assert set(merge.request.blocked) == {"models", "docs"}
+        assert merge.excluded == {"models", "docs"}  # blocked tasks start held back
+        await pilot.press("x")  # include 'models': the approval naming its problem
+        assert merge.excluded == {"docs"}
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "failed")
+    state = app.orchestrator.state
+    assert state.tasks["models"].phase.value == "merged"
+    assert state.tasks["docs"].phase.value == "excluded"
+    assert "task 'docs' was not merged" in state.message
+    assert git(setup.demo.repo, "branch", "--list", state.tasks["docs"].branch)

@@ -27,6 +27,7 @@ READ_CHUNK = 64 * 1024
 # nor make memory grow with the amount printed (the rest is read on the next tick).
 MAX_READ_PER_TICK = 256 * 1024
 MAX_LINE_BYTES = 8 * 1024
+STARTUP_WAIT = 5.0  # how long a stop waits for a just-started supervisor to be ready
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,11 @@ def stop_job(handle: JobHandle, files: JobFiles) -> None:
     If the supervisor itself is gone but its agent is not, kill the agent's group here.
     """
     if is_alive(handle):
+        # A supervisor only obeys TERM once it has started its agent (and written its first
+        # status); before that a TERM would kill it before it can record anything.
+        deadline = time.monotonic() + STARTUP_WAIT
+        while read_status(files) is None and is_alive(handle) and time.monotonic() < deadline:
+            time.sleep(0.01)
         with contextlib.suppress(ProcessLookupError):
             os.kill(handle.pid, signal.SIGTERM)
         return

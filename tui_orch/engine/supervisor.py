@@ -126,6 +126,14 @@ class Supervisor:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._request_stop)
         log_fd = os.open(self.spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if not Path(self.spec.cwd).is_dir():
+            message = (
+                f"cannot start {self.spec.argv[0]}: its working directory {self.spec.cwd} is gone"
+            )
+            os.write(log_fd, f"tui-orch: {message}\n".encode())
+            os.close(log_fd)
+            self._finish(reason="failed-to-start", exit_code=127, message=message)
+            return 0
         read_fd, write_fd = os.pipe()
         try:
             agent = subprocess.Popen(

@@ -8,6 +8,7 @@ one batch of lines per job per tick, never line by line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -77,6 +78,9 @@ def _read_tick(jobs: list[WatchedJob]) -> _Tick:
             tick.lines[job.key] = lines
         if ended and status is not None:
             tick.ended[job.key] = status
+            if job.process is not None:  # it exits right after its last status: reap it
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    job.process.wait(timeout=2)
     return tick
 
 

@@ -107,8 +107,14 @@ branch until the final approval, after validation.
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def action_approve(self) -> None:
-        override = frozenset(set(self.request.blocked) - self.excluded)
-        self.dismiss(MergeDecision.approve(frozenset(self.excluded), override))
+        blocked = set(self.request.blocked)
+        # A blocked task left out stays blocked (the engine holds it back and says so);
+        # only tasks that were free to merge count as excluded by choice.
+        self.dismiss(
+            MergeDecision.approve(
+                frozenset(self.excluded - blocked), frozenset(blocked - self.excluded)
+            )
+        )
 
     def action_exclude(self) -> None:
         task_id = self._current()
