@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import select
@@ -31,7 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
-READ_CHUNK = 64 * 1024
+READ_CHUNK = 1024 * 1024
+PIPE_SIZE = 1024 * 1024  # a big pipe: a chatty agent blocks less often waiting for us
+F_SETPIPE_SZ = 1031
 POLL_SECONDS = 0.05
 # After the agent ends, how long to wait for stragglers that still hold its output pipe.
 DRAIN_SECONDS = 2.0
@@ -135,6 +138,8 @@ class Supervisor:
             self._finish(reason="failed-to-start", exit_code=127, message=message)
             return 0
         read_fd, write_fd = os.pipe()
+        with contextlib.suppress(OSError):  # Linux only; the default 64 KiB works too
+            fcntl.fcntl(write_fd, F_SETPIPE_SZ, PIPE_SIZE)
         try:
             agent = subprocess.Popen(
                 self.spec.argv,
