@@ -326,6 +326,8 @@ def test_merge_conflict_is_aborted_and_both_branches_keep_their_work(
             {"id": "y", "files": ["y.txt"]},
         ],
         {"writer": writer},
+        # Let y's stray edit through the live checks, so the merge itself is what conflicts.
+        conflicts={"unowned_edit": "warn", "overlap": "warn"},
     )
 
     result = run_plan(plan, repo)

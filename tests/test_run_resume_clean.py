@@ -333,6 +333,8 @@ def test_resume_after_resolving_a_merge_conflict(repo: Path, tmp_path: Path) -> 
         tmp_path / "plan.yaml",
         [{"id": "x", "files": ["shared.txt", "x.txt"]}, {"id": "y", "files": ["y.txt"]}],
         {"writer": writer},
+        # Let y's stray edit through the live checks, so the merge itself is what conflicts.
+        conflicts={"unowned_edit": "warn", "overlap": "warn"},
     )
     first = run_plan(plan, repo)
     assert first.code == 1

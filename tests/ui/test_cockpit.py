@@ -342,3 +342,70 @@ async def test_live_conflicts_show_in_panel_badges_and_the_merge_screen(make_app
     assert state.tasks["docs"].phase.value == "excluded"
     assert "task 'docs' was not merged" in state.message
     assert git(setup.demo.repo, "branch", "--list", state.tasks["docs"].branch)
+
+
+async def test_the_remaining_keys_of_every_screen(make_app: MakeApp) -> None:
+    """tab, log f/g/G, merge d, batch approval s/x, final n: each does what it says."""
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("r")  # re-check: still the same good plan
+        await wait_until(pilot, lambda: app.screen.report is not None)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        await wait_until(pilot, lambda: app.dashboard._pane("docs") is not None)
+        await pilot.press("1")
+        assert app.dashboard.selected_task() == "models"
+        await pilot.press("tab")
+        assert app.dashboard.selected_task() == "docs"
+
+        await pilot.press("l")
+        view = app.screen.query_one(LogView)
+        await wait_until(pilot, lambda: view.line_count > 5)
+        assert view.follow
+        await pilot.press("f")
+        assert not view.follow
+        await pilot.press("g")
+        assert view.scroll_offset.y == 0
+        await pilot.press("G", "escape")
+
+        setup.open_gate()
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        await wait_until(pilot, lambda: len(app.screen.changes) == 3)
+        await pilot.press("escape")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
+        batch = app.screen
+        await pilot.press("s")
+        assert batch.query_one(BatchTable).skipped == {"service"}
+        await pilot.press("s")  # un-skip
+        assert batch.query_one(BatchTable).skipped == set()
+        await pilot.press("x")  # stop the run here
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "aborted")
+    state = app.orchestrator.state
+    assert state.batch_index == 1 and state.phase.value == "aborted"
+    assert "stopped before batch 2 at your request" in state.message
+
+
+async def test_final_approval_can_say_not_now(make_app: MakeApp) -> None:
+    setup = make_app(gated=False)
+    app, repo = setup.app, setup.demo.repo
+    before = git(repo, "rev-parse", "main")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        for batch in (1, 2, 3):
+            await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+            await pilot.press("a")
+            if batch < 3:
+                await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
+                await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "aborted")
+    assert git(repo, "rev-parse", "main") == before
+    integration = app.orchestrator.state.integration_branch
+    assert git(repo, "branch", "--list", integration)

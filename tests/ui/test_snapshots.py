@@ -90,3 +90,15 @@ def test_help(snap_compare: SnapCompare, make_app: MakeApp) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, open_help))
+
+
+def test_batch_approval(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+
+    async def at_batch_two(setup: DemoApp, pilot: Pilot[object]) -> None:
+        await at_merge(setup, pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(setup.app) == "BatchApprovalScreen")
+        await pilot.pause(0.3)
+
+    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, at_batch_two))

@@ -53,13 +53,13 @@ class ConflictPredictor:
         key = (first, second) if first <= second else (second, first)
         if key not in self._pairs:
             done = run_git(
-                ["merge-tree", "--write-tree", "--name-only", "--no-messages", *key],
+                ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", *key],
                 self.repo,
                 check=False,
             )
             if done.returncode == 1:
-                # First line: the (conflicted) tree id; then one conflicted path per line.
-                paths = [line for line in done.stdout.splitlines()[1:] if line]
+                # NUL-separated (paths are never quoted): the tree id, then each conflicted path.
+                paths = [path for path in done.stdout.split("\0")[1:] if path]
                 self._pairs[key] = tuple(sorted(set(paths)))
             elif done.returncode == 0:
                 self._pairs[key] = ()
