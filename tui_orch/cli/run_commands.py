@@ -16,7 +16,7 @@ from tui_orch.engine.events import EventSink
 from tui_orch.engine.launch import open_workspace, prepare_new_run, prepare_resume
 from tui_orch.engine.orchestrator import Orchestrator, RunOptions
 from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.runs import stop_run
+from tui_orch.engine.runs import load_run, stop_run
 from tui_orch.engine.state import RunStore
 from tui_orch.headless import (
     ConsoleReporter,
@@ -165,9 +165,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_stop(args: argparse.Namespace) -> int:
     workspace = open_workspace(args.repo)
     store = RunStore(workspace.common)
-    if args.run_id not in store.run_ids():
-        raise PreconditionFailed(f"there is no run '{args.run_id}'; see `tui-orch status`")
-    stopped = stop_run(store, store.load(args.run_id))
+    stopped = stop_run(store, load_run(store, args.run_id))
     if stopped:
         print(f"stopped {', '.join(stopped)}; their work is kept in their worktrees")
     else:

@@ -13,7 +13,7 @@ from tui_orch.engine.cleanup import clean_run
 from tui_orch.engine.jobs import read_status
 from tui_orch.engine.launch import open_workspace
 from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.runs import find_log, run_view
+from tui_orch.engine.runs import find_log, load_run, run_view
 from tui_orch.engine.state import RunStore
 from tui_orch.tables import format_table
 
@@ -62,9 +62,7 @@ def show_status(args: argparse.Namespace) -> int:
     store = RunStore(workspace.common)
     run_ids = store.run_ids()
     if args.run_id:
-        if args.run_id not in run_ids:
-            raise PreconditionFailed(f"there is no run '{args.run_id}'; see `tui-orch status`")
-        run_ids = [args.run_id]
+        run_ids = [load_run(store, args.run_id).run_id]
     views = [run_view(store, store.load(run_id)) for run_id in run_ids]
     if args.json:
         print(json.dumps({"repo": str(workspace.root), "runs": views}, indent=2))
@@ -132,9 +130,7 @@ def run_clean(args: argparse.Namespace) -> int:
     workspace = open_workspace(args.repo)
     store = RunStore(workspace.common)
     if args.run_id:
-        if args.run_id not in store.run_ids():
-            raise PreconditionFailed(f"there is no run '{args.run_id}'; see `tui-orch status`")
-        runs = [store.load(args.run_id)]
+        runs = [load_run(store, args.run_id)]
     else:
         runs = [run for run in store.all() if not run.cleaned]
     kept_any = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui_orch.engine.jobs import JobFiles, is_alive, read_status, stop_job, wait_until_stopped
+from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.state import RunState, RunStore, TaskPhase, TaskState
 
 
@@ -31,6 +32,13 @@ class TaskView:
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
+
+
+def load_run(store: RunStore, run_id: str) -> RunState:
+    """The run with that id, or a refusal that says where to look."""
+    if run_id not in store.run_ids():
+        raise PreconditionFailed(f"there is no run '{run_id}'; see `tui-orch status`")
+    return store.load(run_id)
 
 
 def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
