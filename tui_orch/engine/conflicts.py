@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -121,6 +122,7 @@ class ConflictMonitor:
         self.current: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Conflict] = {}
         self.history: list[Conflict] = []  # everything ever reported in this run
         self._seen: dict[str, _Seen] = {}
+        self._lock = threading.Lock()  # one round at a time, whatever thread calls it
 
     def start_batch(self) -> None:
         """A new batch: the last one's conflicts are settled (merged or stopped the run)."""
@@ -131,6 +133,12 @@ class ConflictMonitor:
         self, views: list[WorktreeView], integration_head: str
     ) -> tuple[list[Conflict], list[Conflict]]:
         """Look at the worktrees now; return (conflicts that appeared, ones that went away)."""
+        with self._lock:
+            return self._round(views, integration_head)
+
+    def _round(
+        self, views: list[WorktreeView], integration_head: str
+    ) -> tuple[list[Conflict], list[Conflict]]:
         live = [view for view in views if view.worktree.exists() and view.start]
         with ThreadPoolExecutor(max_workers=SNAPSHOT_THREADS) as pool:
             prints = dict(

@@ -386,7 +386,8 @@ class Orchestrator:
         async def ended(task_id: str, status: SupervisorStatus) -> None:
             await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
 
-        monitoring = asyncio.create_task(self._monitor_loop(tasks))
+        agents_done = asyncio.Event()
+        monitoring = asyncio.create_task(self._monitor_loop(tasks, agents_done))
         try:
             await watch_jobs(
                 watched,
@@ -397,15 +398,17 @@ class Orchestrator:
                 interval=self.options.poll_interval,
             )
         finally:
-            monitoring.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await monitoring
+            # Let a round under way finish (a thread cannot be cancelled) before the last one.
+            agents_done.set()
+            await monitoring
         await self._monitor_round(tasks)  # the finished work, before anyone approves a merge
 
-    async def _monitor_loop(self, tasks: list[TaskState]) -> None:
+    async def _monitor_loop(self, tasks: list[TaskState], agents_done: asyncio.Event) -> None:
         """Every couple of seconds while agents run: what they changed, against whom."""
-        while True:
-            await asyncio.sleep(self.plan.conflicts.interval)
+        while not agents_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(agents_done.wait(), self.plan.conflicts.interval)
+                return
             await self._monitor_round(tasks)
 
     async def _monitor_round(self, tasks: list[TaskState]) -> None:

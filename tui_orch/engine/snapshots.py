@@ -34,7 +34,9 @@ def snapshot_tree(worktree: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="tui-orch-snapshot-") as scratch:
         index = Path(scratch) / "index"
         if (git_dir / "index").exists():
-            shutil.copyfile(git_dir / "index", index)
+            # copy2 keeps the index's mtime: git compares file mtimes against it to spot
+            # "racily clean" entries, so a fresh mtime would hide same-second edits.
+            shutil.copy2(git_dir / "index", index)
         env = {"GIT_INDEX_FILE": str(index), "GIT_OPTIONAL_LOCKS": "0"}
         run_git(["add", "--all", "--", "."], worktree, env=env)
         return run_git(["write-tree"], worktree, env=env).stdout.strip()
