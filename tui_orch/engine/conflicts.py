@@ -72,12 +72,13 @@ class _Seen:
 
 
 def fingerprint(worktree: Path) -> int | None:
-    """A cheap summary of every file's path, size and modification time (no git, no reads).
+    """A cheap summary of every file's path, size, times and inode (no git, no reads).
 
     Equal fingerprints mean nothing changed, so the last snapshot still holds. Trees
     too big to walk quickly get None, which always means "take a snapshot".
     """
-    entries: list[tuple[str, int, int]] = []
+    # ctime and inode too, as git's own stat check does: a tool can put an mtime back.
+    entries: list[tuple[str, int, int, int, int]] = []
     pending = [str(worktree)]
     while pending:
         directory = pending.pop()
@@ -90,7 +91,9 @@ def fingerprint(worktree: Path) -> int | None:
                         pending.append(entry.path)
                         continue
                     stat = entry.stat(follow_symlinks=False)
-                    entries.append((entry.path, stat.st_size, stat.st_mtime_ns))
+                    entries.append(
+                        (entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+                    )
                     if len(entries) > FINGERPRINT_MAX_FILES:
                         return None
         except OSError:
