@@ -86,8 +86,25 @@ async def wait_until(
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {condition.__doc__ or condition}")
+            raise AssertionError(
+                f"timed out waiting for {condition.__doc__ or condition}; {describe(pilot.app)}"
+            )
         await pilot.pause(0.05)
+
+
+def describe(app: object) -> str:
+    """What the app was doing, so a timeout in CI can be understood afterwards."""
+    if not isinstance(app, OrchApp):
+        return ""
+    dashboard = app.dashboard
+    panes = {key: (pane.state, pane.line_count) for key, pane in dashboard.panes.items()}
+    state = app.orchestrator.state if app.orchestrator else None
+    return (
+        f"screen {type(app.screen).__name__}, phase {dashboard.facts.phase}, "
+        f"tasks {dashboard.task_states}, panes (state, lines) {panes}, "
+        f"engine worker {app.engine_worker.state if app.engine_worker else None}, "
+        f"run message {state.message if state else ''!r}"
+    )
 
 
 def screen_name(app: OrchApp) -> str:

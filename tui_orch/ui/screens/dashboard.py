@@ -210,10 +210,13 @@ validator when it runs), its border coloured by state, which is also written out
 
     def show_output(self, key: str, pending: PendingOutput) -> None:
         pane = self._pane(key)
-        if pane is None:  # lines can arrive before the pane exists
-            early = self._early_output.setdefault(key, PendingOutput(pending.lines.copy(), 0))
-            early.lines.extend(pending.lines)
-            early.count += pending.count
+        if pane is None:  # lines can arrive before the pane exists: keep them for it
+            early = self._early_output.get(key)
+            if early is None:
+                self._early_output[key] = PendingOutput(pending.lines.copy(), pending.count)
+            else:
+                early.lines.extend(pending.lines)
+                early.count += pending.count
             return
         pane.add_lines(pending.lines, pending.count)
 

@@ -1,0 +1,396 @@
+"""Building a batch: worktrees, agents under their supervisors, the live conflict checks,
+and the merge of the batch's branches into the integration branch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from pathlib import Path
+
+from tui_orch.engine import events as ev
+from tui_orch.engine.approvals import (
+    MergeRequest,
+    TaskOutcome,
+)
+from tui_orch.engine.commands import render_argv
+from tui_orch.engine.conflicts import Conflict, WorktreeView
+from tui_orch.engine.gitcli import GitError
+from tui_orch.engine.jobs import is_alive, read_status, start_job
+from tui_orch.engine.merge import merge_into
+from tui_orch.engine.plan import Task
+from tui_orch.engine.run_context import RunContext
+from tui_orch.engine.run_types import RunStopped
+from tui_orch.engine.state import (
+    TaskPhase,
+    TaskState,
+)
+from tui_orch.engine.supervisor import SupervisorStatus
+from tui_orch.engine.watcher import WatchedJob, watch_jobs
+
+
+class BuildSteps(RunContext):
+    """The steps of one batch (a mixin of `Orchestrator`)."""
+
+    def _skip(self, task_ids: frozenset[str] | set[str], reason: str, phase: TaskPhase) -> None:
+        """Mark tasks skipped (or excluded), and every task that depends on them skipped."""
+        for task_id in task_ids:
+            self.state.tasks[task_id].phase = phase
+            self.emit(ev.TaskSkipped, task_id=task_id, reason=reason)
+        for task_id in self._dependents(set(task_ids)):
+            if self.state.tasks[task_id].phase is TaskPhase.PENDING:
+                self.state.tasks[task_id].phase = TaskPhase.SKIPPED
+                self.emit(
+                    ev.TaskSkipped, task_id=task_id, reason="a task it depends on was left out"
+                )
+
+    def _dependents(self, roots: set[str]) -> set[str]:
+        found: set[str] = set()
+        frontier = set(roots)
+        while frontier:
+            frontier = {
+                task.id
+                for task in self.plan.tasks
+                if task.id not in found and frontier.intersection(task.depends_on)
+            }
+            found |= frontier
+        return found
+
+    async def _build(self, tasks: list[TaskState]) -> None:
+        """Start or re-attach every task's agent, then follow them all to their end."""
+        await asyncio.to_thread(self._settle_ended_while_away, tasks)
+        to_start = [t for t in tasks if t.phase in (TaskPhase.PENDING, TaskPhase.FAILED)]
+        await asyncio.gather(*(asyncio.to_thread(self._prepare_worktree, t) for t in to_start))
+        # Starting processes blocks (fork, exec, state saves): keep it off the event loop.
+        watched = await asyncio.to_thread(self._start_agents, to_start)
+        for task in tasks:
+            if (
+                task.phase is TaskPhase.RUNNING
+                and task.handle is not None
+                and not any(job.key == task.id for job in watched)
+            ):
+                files = self.store.task_files(self.state.run_id, task.id)
+                # Re-attached: already-logged lines were shown before; show only new ones.
+                offset = files.log.stat().st_size if files.log.exists() else 0
+                watched.append(WatchedJob(task.id, files, task.handle, log_offset=offset))
+        if not watched:
+            return
+
+        async def ended(task_id: str, status: SupervisorStatus) -> None:
+            await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
+
+        agents_done = asyncio.Event()
+        monitoring = asyncio.create_task(self._monitor_loop(tasks, agents_done))
+        try:
+            await watch_jobs(
+                watched,
+                on_lines=lambda task_id, lines: self.emit(
+                    ev.AgentOutput, task_id=task_id, lines=tuple(lines)
+                ),
+                on_end=ended,
+                interval=self.options.poll_interval,
+            )
+        finally:
+            # Let a round under way finish (a thread cannot be cancelled) before the last one.
+            agents_done.set()
+            await monitoring
+        await self._monitor_round(tasks)  # the finished work, before anyone approves a merge
+
+    async def _monitor_loop(self, tasks: list[TaskState], agents_done: asyncio.Event) -> None:
+        """Every couple of seconds while agents run: what they changed, against whom."""
+        while not agents_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(agents_done.wait(), self.plan.conflicts.interval)
+                return
+            await self._monitor_round(tasks)
+
+    async def _monitor_round(self, tasks: list[TaskState]) -> None:
+        views = [
+            WorktreeView(task.id, Path(task.worktree), task.start_commit)
+            for task in tasks
+            if task.start_commit and task.phase not in (TaskPhase.SKIPPED, TaskPhase.EXCLUDED)
+        ]
+        try:
+            head = await asyncio.to_thread(self.workspace.rev, self.state.integration_branch)
+            appeared, gone = await asyncio.to_thread(self.monitor.round, views, head)
+        except (GitError, RuntimeError) as error:
+            self.emit(ev.Notice, message=f"conflict check skipped this round: {error}")
+            return
+        self._report_conflicts(appeared, gone)
+
+    def _report_conflicts(self, appeared: list[Conflict], gone: list[Conflict]) -> None:
+        for conflict in appeared:
+            self.emit(
+                ev.ConflictDetected,
+                conflict_kind=conflict.kind,
+                tasks=conflict.tasks,
+                paths=conflict.paths,
+                message=conflict.message,
+                policy=conflict.policy,
+                blocks=conflict.blocks,
+                owner=conflict.owner,
+            )
+        for conflict in gone:
+            self.emit(
+                ev.ConflictResolved,
+                conflict_kind=conflict.kind,
+                tasks=conflict.tasks,
+                paths=conflict.paths,
+                message=conflict.message,
+            )
+        if appeared or gone:
+            self.state.conflicts = [c.to_dict() for c in self.monitor.history]
+            self._save()
+
+    def _settle_ended_while_away(self, tasks: list[TaskState]) -> None:
+        """Agents that ended while no tui-orch was watching: record (and commit) them now,
+        so a resume retries the ones that failed instead of only reporting them."""
+        for task in tasks:
+            if task.phase is not TaskPhase.RUNNING or task.handle is None:
+                continue
+            status = read_status(self.store.task_files(self.state.run_id, task.id))
+            if status is not None and status.state == "exited" and not is_alive(task.handle):
+                self._agent_ended(task, status)
+
+    def _start_agents(self, tasks: list[TaskState]) -> list[WatchedJob]:
+        return [self._start_agent(task) for task in tasks]
+
+    def _prepare_worktree(self, task: TaskState) -> None:
+        worktree = Path(task.worktree)
+        if worktree.exists():
+            return  # a retry works on top of what the last attempt left
+        task.start_commit = self.workspace.rev(self.state.integration_branch)
+        self.workspace.add_worktree(worktree, task.branch, task.start_commit)
+        self.workspace.copy_ignored_files(worktree, self.options.copy_ignored)
+
+    def _start_agent(self, task_state: TaskState) -> WatchedJob:
+        task = self.plan.task(task_state.id)
+        files = self.store.task_files(self.state.run_id, task.id)
+        files.directory.mkdir(parents=True, exist_ok=True)
+        prompt_file = files.directory / "prompt.txt"
+        prompt = self._prompt_for(task)
+        prompt_file.write_text(prompt, encoding="utf-8")
+        profile = self.plan.agents[task.agent]
+        argv = render_argv(
+            profile.command,
+            {"prompt": prompt, "prompt_file": str(prompt_file), "task_id": task.id},
+            task.files,
+        )
+        env = {
+            **os.environ,
+            **profile.env,
+            "TUI_ORCH_RUN_ID": self.state.run_id,
+            "TUI_ORCH_TASK_ID": task.id,
+            "TUI_ORCH_FILES": "\n".join(task.files),
+            "TUI_ORCH_PROMPT_FILE": str(prompt_file),
+        }
+        if task_state.attempts:
+            with open(files.log, "a", encoding="utf-8") as log:
+                log.write(f"--- tui-orch: attempt {task_state.attempts + 1} ---\n")
+        handle, process = start_job(
+            files,
+            argv,
+            Path(task_state.worktree),
+            env,
+            self.plan.timeout_for(task),
+            self.options.grace,
+        )
+        task_state.phase = TaskPhase.RUNNING
+        task_state.supervisor_pid = handle.pid
+        task_state.supervisor_start = handle.start_time
+        task_state.attempts += 1
+        task_state.started_at = time.time()
+        task_state.ended_at = None
+        task_state.exit_code = None
+        task_state.reason = task_state.message = ""
+        self._save()  # tracked before anything else can happen
+        self.emit(
+            ev.AgentStarted,
+            task_id=task.id,
+            agent=task.agent,
+            pid=handle.pid,
+            worktree=task_state.worktree,
+            branch=task_state.branch,
+            log_path=str(files.log),
+        )
+        offset = files.log.stat().st_size if files.log.exists() else 0
+        return WatchedJob(task.id, files, handle, process, log_offset=offset)
+
+    def _prompt_for(self, task: Task) -> str:
+        owned = "\n".join(f"- {path}" for path in task.files)
+        goal = f" of a larger change: {self.plan.goal.strip()}" if self.plan.goal.strip() else ""
+        return (
+            f"{task.prompt.rstrip()}\n\n---\n"
+            f"You are working on task '{task.id}' ({task.title}){goal}.\n"
+            "Other agents are editing other files of this repository at the same time, "
+            "each in its own worktree. Create or edit only these files:\n"
+            f"{owned}\n"
+        )
+
+    def _agent_ended(self, task: TaskState, status: SupervisorStatus | None) -> None:
+        """Record how an agent ended; commit its work when it succeeded."""
+        status = status or SupervisorStatus(state="exited", supervisor_pid=0, reason="lost")
+        task.ended_at = status.ended_at or time.time()
+        task.exit_code = status.exit_code
+        task.reason = status.reason or "exited"
+        task.agent_pid = status.agent_pid
+        succeeded = status.reason == "exited" and status.exit_code == 0
+        task.phase = TaskPhase.SUCCEEDED if succeeded else TaskPhase.FAILED
+        task.message = status.message
+        self.emit(
+            ev.AgentExited,
+            task_id=task.id,
+            exit_code=task.exit_code,
+            reason=task.reason,
+            duration=round(task.duration or 0.0, 3),
+            message=status.message,
+        )
+        if succeeded:
+            worktree = Path(task.worktree)
+            title = self.plan.task(task.id).title
+            self.workspace.commit_all(
+                worktree,
+                f"tui-orch: {task.id}: {title}\n\nRun {self.state.run_id}, agent "
+                f"{self.plan.task(task.id).agent}.",
+            )
+            summary = self.workspace.summary(
+                task.start_commit, self.workspace.rev("HEAD", worktree)
+            )
+            task.head = summary.head
+            task.commits = summary.commits
+            task.files_changed = list(summary.files)
+            task.insertions, task.deletions = summary.insertions, summary.deletions
+            self.emit(
+                ev.TaskCommitted,
+                task_id=task.id,
+                commit=summary.head,
+                commits=summary.commits,
+                files_changed=len(summary.files),
+            )
+        self._save()
+
+    def _failure_message(self, failed: list[TaskState]) -> str:
+        sentences = []
+        for task in failed:
+            log = self.store.task_files(self.state.run_id, task.id).log
+            if task.reason == "timeout":
+                timeout = self.plan.timeout_for(self.plan.task(task.id))
+                why = f"its agent ran past its {timeout:g}s timeout and was stopped"
+            elif task.reason == "stopped":
+                why = "its agent was stopped"
+            elif task.reason in ("failed-to-start", "lost"):
+                why = task.message or "its agent could not be run"
+            else:
+                why = f"its agent exited with code {task.exit_code}"
+            sentences.append(
+                f"task '{task.id}' failed: {why}; its log is {log} and its work is kept in "
+                f"{task.worktree} (branch {task.branch})"
+            )
+        hint = (
+            f"; nothing of batch {failed[0].batch} was merged and '{self.state.base}' was not "
+            f"touched; fix the cause and run `tui-orch resume {self.state.run_id}` to retry"
+        )
+        return "\n".join([*sentences[:-1], sentences[-1] + hint])
+
+    # -- merging a batch -----------------------------------------------------------------
+
+    async def _merge_batch(self, index: int, tasks: list[TaskState]) -> None:
+        state = self.state
+        ready = [t for t in tasks if t.phase is TaskPhase.SUCCEEDED]
+        if not ready:
+            return
+        outcomes = tuple(
+            TaskOutcome(
+                t.id, t.branch, t.commits, tuple(t.files_changed), t.insertions, t.deletions
+            )
+            for t in ready
+        )
+        ready_ids = {t.id for t in ready}
+        blocked = {
+            task_id: tuple(reasons)
+            for task_id, reasons in self.monitor.blocked().items()
+            if task_id in ready_ids
+        }
+        warnings = tuple(
+            dict.fromkeys(
+                message
+                for task_id, messages in self.monitor.warnings_by_task().items()
+                if task_id in ready_ids
+                for message in messages
+            )
+        )
+        decision = await self.approver.approve_merge(
+            MergeRequest(
+                state.run_id,
+                index + 1,
+                len(state.batches),
+                state.integration_branch,
+                outcomes,
+                warnings,
+                blocked,
+            )
+        )
+        if not decision.approved:
+            raise RunStopped(
+                "aborted",
+                f"batch {index + 1} was built but not merged, at your request; its branches are "
+                f"kept; run `tui-orch resume {state.run_id}` to be asked again",
+            )
+        self._skip(decision.exclude, "kept out of the merge at your request", TaskPhase.EXCLUDED)
+        held = [
+            task_id
+            for task_id in blocked
+            if task_id not in decision.override and task_id not in decision.exclude
+        ]
+        for task_id in held:
+            self._skip({task_id}, "blocked: " + "; ".join(blocked[task_id]), TaskPhase.EXCLUDED)
+        integration = Path(state.integration_worktree)
+        for task in ready:
+            if task.phase is not TaskPhase.SUCCEEDED:
+                continue
+            outcome = await asyncio.to_thread(
+                merge_into,
+                self.workspace,
+                integration,
+                task.branch,
+                f"tui-orch: merge task '{task.id}' (batch {index + 1})",
+            )
+            if not outcome.ok:
+                self._merge_conflict(index, task, outcome.conflicts, outcome.error)
+            task.phase = TaskPhase.MERGED
+            self._save()
+            self.emit(ev.MergeDone, batch=index + 1, task_id=task.id, commit=outcome.commit)
+        if held:
+            first = held[0]
+            others = f" (and {len(held) - 1} more blocked task(s))" if len(held) > 1 else ""
+            raise RunStopped(
+                "failed",
+                f"task '{first}' was not merged because {blocked[first][0]}{others}; its "
+                f"branch {state.tasks[first].branch} is kept and '{state.base}' was not "
+                f"touched; merge it by hand or set that conflicts policy to warn, then run "
+                f"`tui-orch resume {state.run_id}` to go on without it",
+            )
+
+    def _merge_conflict(
+        self, index: int, task: TaskState, paths: tuple[str, ...], error: str
+    ) -> None:
+        others = tuple(
+            other.id
+            for other in self.state.tasks.values()
+            if other.phase is TaskPhase.MERGED and set(paths) & set(other.files_changed)
+        )
+        self.emit(
+            ev.MergeConflict, batch=index + 1, task_id=task.id, paths=paths, with_tasks=others
+        )
+        with_whom = " with " + ", ".join(f"task '{other}'" for other in others) if others else ""
+        where = (
+            f" in {', '.join(paths)}" if paths else f" ({error.splitlines()[0]})" if error else ""
+        )
+        raise RunStopped(
+            "failed",
+            f"merging task '{task.id}' into {self.state.integration_branch} conflicts"
+            f"{with_whom}{where}; the merge was aborted and every branch and worktree is kept; "
+            f"resolve it on branch {task.branch} (in {task.worktree}), then run "
+            f"`tui-orch resume {self.state.run_id}`",
+        )

@@ -1,0 +1,260 @@
+"""After the last batch: the interface check, validation, the approved move of the base
+branch, and clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+from tui_orch.engine import events as ev
+from tui_orch.engine.approvals import (
+    FinalRequest,
+    ProblemsRequest,
+)
+from tui_orch.engine.conflicts import Conflict
+from tui_orch.engine.interfaces import check_interfaces
+from tui_orch.engine.jobs import start_job
+from tui_orch.engine.merge import merge_into
+from tui_orch.engine.preconditions import tracked_changes
+from tui_orch.engine.run_context import RunContext
+from tui_orch.engine.run_types import NothingToMerge, RunStopped
+from tui_orch.engine.state import (
+    RunPhase,
+    ValidationState,
+)
+from tui_orch.engine.watcher import WatchedJob, watch_jobs
+
+
+class FinishSteps(RunContext):
+    """The steps after the last batch (a mixin of `Orchestrator`)."""
+
+    # -- after the last batch -------------------------------------------------------------
+
+    async def _finish(self) -> None:
+        state = self.state
+        if state.phase is not RunPhase.AWAITING_MERGE or self._base_moved():
+            if self.resumed and self._base_moved():
+                await asyncio.to_thread(self._catch_up_with_base)
+            await self._check_interfaces()
+            await self._validate()
+        state.phase = RunPhase.AWAITING_MERGE
+        self._save()
+        await self._merge_into_base()
+        await asyncio.to_thread(self._clean_up)
+
+    def _base_moved(self) -> bool:
+        return self.workspace.rev(self.state.base) != self.state.base_start
+
+    def _catch_up_with_base(self) -> None:
+        """Base moved while we ran: merge it into the integration branch, then validate again."""
+        state = self.state
+        new_base = self.workspace.rev(state.base)
+        outcome = merge_into(
+            self.workspace,
+            Path(state.integration_worktree),
+            new_base,
+            f"tui-orch: merge '{state.base}' ({new_base[:8]}) into the integration branch",
+        )
+        if not outcome.ok:
+            where = f" in {', '.join(outcome.conflicts)}" if outcome.conflicts else ""
+            raise RunStopped(
+                "failed",
+                f"'{state.base}' moved during the run and merging it into "
+                f"{state.integration_branch} conflicts{where}; nothing was changed; merge "
+                f"'{state.base}' into {state.integration_branch} by hand in "
+                f"{state.integration_worktree}, then run `tui-orch resume {state.run_id}`",
+            )
+        state.base_start = new_base
+        self._save()
+
+    async def _check_interfaces(self) -> None:
+        """Imports between the tasks' Python files must still resolve once merged."""
+        state = self.state
+        changed = (
+            await asyncio.to_thread(
+                self.workspace.git,
+                "diff",
+                "--name-only",
+                "-z",
+                state.base_start,
+                state.integration_branch,
+            )
+        ).stdout.split("\0")
+        problems = await asyncio.to_thread(
+            check_interfaces,
+            Path(state.integration_worktree),
+            [path for path in changed if path],
+            self.plan.owners(),
+        )
+        policy = self.plan.conflicts.action("interfaces")
+        conflicts = [
+            Conflict(
+                kind="interfaces",
+                tasks=tuple(task for task in (p.consumer, p.provider) if task),
+                paths=(p.file,),
+                message=p.message,
+                policy=policy,
+                blocks=(p.consumer,) if p.consumer else (),
+            )
+            for p in problems
+        ]
+        self._report_conflicts(self.monitor.add(conflicts), [])
+        if not problems or policy != "block":
+            return
+        messages = tuple(problem.message for problem in problems)
+        if await self.approver.approve_problems(
+            ProblemsRequest(state.run_id, "interfaces", messages)
+        ):
+            return
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        raise RunStopped(
+            "failed",
+            f"the interface check of the merged result failed: {messages[0]}{more}; "
+            f"'{state.base}' was not touched and {state.integration_branch} is kept; fix it "
+            f"there ({state.integration_worktree}) and run `tui-orch resume {state.run_id}`, "
+            "or set conflicts.interfaces to warn",
+        )
+
+    async def _validate(self) -> None:
+        state = self.state
+        state.phase = RunPhase.VALIDATING
+        state.validation = [ValidationState(command.display) for command in self.plan.validate]
+        self._save()
+        for index, command in enumerate(self.plan.validate):
+            record = state.validation[index]
+            files = self.store.validation_files(state.run_id, index)
+            self.emit(
+                ev.ValidationStarted,
+                command=command.display,
+                index=index + 1,
+                total=len(self.plan.validate),
+                log_path=str(files.log),
+            )
+            handle, process = start_job(
+                files,
+                list(command.argv),
+                Path(state.integration_worktree),
+                dict(os.environ),
+                None,
+                self.options.grace,
+            )
+            record.supervisor_pid, record.supervisor_start = handle.pid, handle.start_time
+            self._save()
+            results = await watch_jobs(
+                [WatchedJob("validate", files, handle, process)],
+                on_lines=lambda _key, lines: self.emit(ev.ValidationOutput, lines=tuple(lines)),
+                interval=self.options.poll_interval,
+            )
+            status = results["validate"]
+            record.exit_code, record.reason = status.exit_code, status.reason
+            record.passed = status.reason == "exited" and status.exit_code == 0
+            self._save()
+            self.emit(
+                ev.ValidationResult,
+                passed=record.passed,
+                command=command.display,
+                exit_code=status.exit_code,
+                reason=status.reason,
+            )
+            if not record.passed:
+                raise RunStopped(
+                    "failed",
+                    f"validation failed: `{command.display}` exited with code {status.exit_code} "
+                    f"on the integrated result; '{state.base}' was not touched and "
+                    f"{state.integration_branch} is kept (worktree {state.integration_worktree}, "
+                    f"log {files.log})",
+                )
+
+    async def _merge_into_base(self) -> None:
+        state = self.state
+        workspace = self.workspace
+        new = workspace.rev(state.integration_branch)
+        current = workspace.rev(state.base)
+        if new == state.base_start:
+            state.merged_commit = current
+            raise NothingToMerge()
+        finish_hint = (
+            f"run `tui-orch resume {state.run_id}`, or merge {state.integration_branch} "
+            "into it by hand"
+        )
+        if current != state.base_start:
+            raise RunStopped(
+                "failed",
+                f"'{state.base}' moved during the run (from {state.base_start[:8]} to "
+                f"{current[:8]}), so it was not touched and everything is kept; {finish_hint}",
+            )
+        checked_out = workspace.worktree_of_branch(state.base)
+        if checked_out is not None and tracked_changes(workspace, checked_out):
+            raise RunStopped(
+                "failed",
+                f"{checked_out} has uncommitted changes on '{state.base}', so it was not moved "
+                f"and everything is kept; commit or stash them, then {finish_hint}",
+            )
+        approved = await self.approver.approve_final(
+            FinalRequest(
+                state.run_id,
+                state.base,
+                state.base_start,
+                new,
+                state.integration_branch,
+                tuple(
+                    f"{v.command}: {'passed' if v.passed else 'failed'}" for v in state.validation
+                ),
+                str(checked_out) if checked_out else None,
+            )
+        )
+        if not approved:
+            raise RunStopped(
+                "aborted",
+                f"'{state.base}' was not moved, at your request; the validated result is on "
+                f"{state.integration_branch}; {finish_hint}",
+            )
+        if checked_out is not None:
+            done = await asyncio.to_thread(workspace.fast_forward_checkout, checked_out, new)
+            moved = done.returncode == 0 and workspace.rev(state.base) == new
+            detail = (done.stderr or done.stdout).strip().splitlines()
+        else:
+            moved = await asyncio.to_thread(workspace.compare_and_swap, state.base, new, current)
+            detail = []
+        if not moved:
+            # git names the files in the way on indented lines after its first line.
+            paths = [line.strip() for line in detail[1:] if line.startswith(("\t", "  "))]
+            first = detail[0].removeprefix("error: ").rstrip(":") if detail else ""
+            reason = f" ({first}: {', '.join(paths)})" if paths else f" ({first})" if first else ""
+            raise RunStopped(
+                "failed",
+                f"'{state.base}' could not be fast-forwarded{reason}, so it was not moved and "
+                f"everything is kept; {finish_hint}",
+            )
+        state.phase = RunPhase.MERGED
+        state.merged_commit = new
+        self._save()
+        self.emit(ev.BaseMerged, base=state.base, old_commit=current, new_commit=new)
+
+    def _clean_up(self) -> None:
+        """Remove the run's worktrees and branches; all of it is in base now. Logs stay."""
+        state = self.state
+        base_head = self.workspace.rev(state.base)
+        removed_worktrees: list[str] = []
+        removed_branches: list[str] = []
+        candidates = [(Path(t.worktree), t.branch) for t in state.tasks.values()] + [
+            (Path(state.integration_worktree), state.integration_branch)
+        ]
+        for worktree, branch in candidates:
+            if worktree.exists():
+                self.workspace.remove_worktree(worktree, force=True)
+                removed_worktrees.append(str(worktree))
+            if self.workspace.branch_exists(branch) and self.workspace.is_ancestor(
+                branch, base_head
+            ):
+                self.workspace.delete_branch(branch, force=True)
+                removed_branches.append(branch)
+        with contextlib.suppress(OSError):
+            Path(state.worktree_root).rmdir()
+        state.cleaned = True
+        self._save()
+        self.emit(
+            ev.CleanedUp, worktrees=tuple(removed_worktrees), branches=tuple(removed_branches)
+        )

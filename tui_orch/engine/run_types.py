@@ -1,0 +1,47 @@
+"""What a run is given and what it gives back: options, results, the ways it stops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_MERGED = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Knobs of a run that are not part of the plan."""
+
+    worktree_root: Path | None = None
+    run_id: str | None = None  # for reproducible screenshots; normally time-based
+    poll_interval: float = 0.1
+    grace: float = 5.0
+    copy_ignored: tuple[str, ...] = (".env", ".env.*")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    outcome: str
+    exit_code: int
+    message: str
+
+
+class RunStopped(Exception):
+    """The run cannot go on now; everything is kept and the message says what to do."""
+
+    def __init__(self, outcome: str, message: str, exit_code: int = EXIT_FAILED) -> None:
+        self.outcome = outcome
+        self.message = message
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+class NothingToMerge(Exception):
+    """Every task finished without changing a file: there is no branch move to ask about."""
+
+
+class RunBusy(Exception):
+    """Another tui-orch process is driving this run right now."""
