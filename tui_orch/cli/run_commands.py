@@ -117,6 +117,13 @@ def _run_app(launch: Launch) -> int:
 
     app = OrchApp(launch)
     app.run()
+    state = app.orchestrator.state if app.orchestrator else None
+    if state is not None and not state.phase.over:
+        # The app is gone; the run (and any agents still working) is not.
+        print(
+            f"run {state.run_id} is not finished ({state.phase}); go on with: "
+            f"tui-orch resume {state.run_id} --repo {state.repo}"
+        )
     return app.return_code or EXIT_OK
 
 
