@@ -22,6 +22,7 @@ from pathlib import Path
 from tui_orch.engine.conflict_policy import DEFAULT_POLICY
 from tui_orch.engine.gitcli import run_git
 from tui_orch.engine.predict import ConflictPredictor
+from tui_orch.engine.problems import quote_list
 from tui_orch.engine.snapshots import snapshot_tree
 
 SNAPSHOT_THREADS = 4
@@ -99,11 +100,6 @@ def fingerprint(worktree: Path) -> int | None:
         except OSError:
             return None
     return hash(tuple(sorted(entries)))
-
-
-def quote_tasks(tasks: tuple[str, ...] | list[str]) -> str:
-    names = [f"'{task}'" for task in tasks]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class ConflictMonitor:
@@ -264,7 +260,7 @@ class ConflictMonitor:
                     kind="overlap",
                     tasks=ordered,
                     paths=(path,),
-                    message=f"tasks {quote_tasks(ordered)} both changed {path}",
+                    message=f"tasks {quote_list(ordered)} both changed {path}",
                     policy=self.policy["overlap"],
                     owner=owner,
                     blocks=tuple(task for task in ordered if task != owner),

@@ -27,11 +27,7 @@ class TaskPhase(StrEnum):
     SUCCEEDED = "succeeded"  # agent exited 0, work committed on the task branch
     FAILED = "failed"  # exited non-zero, timed out, stopped or could not start
     MERGED = "merged"
-    EXCLUDED = "excluded"  # the user kept it out of the merge
-
-    @property
-    def finished(self) -> bool:
-        return self in (TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.MERGED)
+    EXCLUDED = "excluded"  # kept out of the merge: by the user, or blocked by a policy
 
 
 class RunPhase(StrEnum):

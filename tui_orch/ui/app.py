@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from tui_orch.engine.approvals import BatchDecision, MergeRequest
+from tui_orch.engine.approvals import BatchDecision
 from tui_orch.engine.launch import prepare_new_run, prepare_resume
 from tui_orch.engine.orchestrator import Orchestrator, RunBusy
 from tui_orch.engine.preconditions import PreconditionFailed
@@ -112,13 +112,14 @@ class OrchApp(App[int]):
     def _approver(self, first_batch: BatchDecision | None = None) -> ScreenApprover:
         screens = ApprovalScreens(
             batch=BatchApprovalScreen,
-            merge=lambda request: MergeApprovalScreen(request, self._warnings_for(request)),
+            merge=lambda request: MergeApprovalScreen(request, self._conflict_badges()),
             final=FinalApprovalScreen,
             problems=ProblemsScreen,
         )
         return ScreenApprover(self, screens, first_batch, on_pending=self._count_approvals)
 
-    def _warnings_for(self, request: MergeRequest) -> dict[str, list[str]]:
+    def _conflict_badges(self) -> dict[str, list[str]]:
+        """What the dashboard shows on each task's pane, for the merge screen."""
         return {task_id: list(badges) for task_id, badges in self.dashboard.badges.items()}
 
     def _count_approvals(self, change: int) -> None:
