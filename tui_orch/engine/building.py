@@ -15,7 +15,7 @@ from tui_orch.engine.approvals import (
     TaskOutcome,
 )
 from tui_orch.engine.commands import render_argv
-from tui_orch.engine.conflicts import Conflict, WorktreeView
+from tui_orch.engine.conflicts import WorktreeView
 from tui_orch.engine.gitcli import GitError
 from tui_orch.engine.jobs import is_alive, read_status, start_job
 from tui_orch.engine.merge import merge_into
@@ -118,30 +118,6 @@ class BuildSteps(RunContext):
             self.emit(ev.Notice, message=f"conflict check skipped this round: {error}")
             return
         self._report_conflicts(appeared, gone)
-
-    def _report_conflicts(self, appeared: list[Conflict], gone: list[Conflict]) -> None:
-        for conflict in appeared:
-            self.emit(
-                ev.ConflictDetected,
-                conflict_kind=conflict.kind,
-                tasks=conflict.tasks,
-                paths=conflict.paths,
-                message=conflict.message,
-                policy=conflict.policy,
-                blocks=conflict.blocks,
-                owner=conflict.owner,
-            )
-        for conflict in gone:
-            self.emit(
-                ev.ConflictResolved,
-                conflict_kind=conflict.kind,
-                tasks=conflict.tasks,
-                paths=conflict.paths,
-                message=conflict.message,
-            )
-        if appeared or gone:
-            self.state.conflicts = [c.to_dict() for c in self.monitor.history]
-            self._save()
 
     def _settle_ended_while_away(self, tasks: list[TaskState]) -> None:
         """Agents that ended while no tui-orch was watching: record (and commit) them now,

@@ -8,7 +8,7 @@ from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import (
     Approver,
 )
-from tui_orch.engine.conflicts import ConflictMonitor
+from tui_orch.engine.conflicts import Conflict, ConflictMonitor
 from tui_orch.engine.plan import Plan
 from tui_orch.engine.run_types import RunOptions
 from tui_orch.engine.state import (
@@ -40,3 +40,27 @@ class RunContext:
         if self._created:
             with self._save_lock:  # some steps run in worker threads
                 self.store.save(self.state)
+
+    def _report_conflicts(self, appeared: list[Conflict], gone: list[Conflict]) -> None:
+        for conflict in appeared:
+            self.emit(
+                ev.ConflictDetected,
+                conflict_kind=conflict.kind,
+                tasks=conflict.tasks,
+                paths=conflict.paths,
+                message=conflict.message,
+                policy=conflict.policy,
+                blocks=conflict.blocks,
+                owner=conflict.owner,
+            )
+        for conflict in gone:
+            self.emit(
+                ev.ConflictResolved,
+                conflict_kind=conflict.kind,
+                tasks=conflict.tasks,
+                paths=conflict.paths,
+                message=conflict.message,
+            )
+        if appeared or gone:
+            self.state.conflicts = [c.to_dict() for c in self.monitor.history]
+            self._save()
