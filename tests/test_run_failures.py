@@ -310,7 +310,7 @@ def test_merge_conflict_is_aborted_and_both_branches_keep_their_work(
     repo: Path, tmp_path: Path
 ) -> None:
     before = head(repo)
-    # Ownership is not enforced: 'y' also writes the file that 'x' owns.
+    # 'y' also writes the file that 'x' owns (the plan lets that through with warn).
     writer = script_agent(
         tmp_path,
         "writer",
@@ -483,6 +483,27 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def start_run_in_background(
+    plan: Path, repo: Path, tmp_path: Path
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """`tui-orch run --headless --yes` as a background process that Ctrl-C can reach.
+
+    Returns the process and the files its stdout and stderr go to.
+    """
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    argv = [sys.executable, "-m", "tui_orch", "run", str(plan), "--repo", str(repo)]
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        cli = subprocess.Popen(
+            [*argv, "--headless", "--yes"],
+            cwd=repo,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            preexec_fn=_default_sigint,
+        )
+    return cli, out, err
+
+
 def test_ctrl_c_stops_the_agents_and_keeps_their_partial_work(repo: Path, tmp_path: Path) -> None:
     before = head(repo)
     slow = script_agent(
@@ -499,17 +520,7 @@ def test_ctrl_c_stops_the_agents_and_keeps_their_partial_work(repo: Path, tmp_pa
         [{"id": "p", "files": ["p.partial"]}, {"id": "q", "files": ["q.partial"]}],
         {"slow": slow},
     )
-    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    argv = [sys.executable, "-m", "tui_orch", "run", str(plan), "--repo", str(repo)]
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        cli = subprocess.Popen(
-            [*argv, "--headless", "--yes"],
-            cwd=repo,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-            preexec_fn=_default_sigint,
-        )
+    cli, out, err = start_run_in_background(plan, repo, tmp_path)
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -697,17 +708,7 @@ def test_ctrl_c_during_validation_says_what_it_stopped(repo: Path, tmp_path: Pat
         {"w": writer},
         validate=["echo validating; sleep 60"],
     )
-    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    argv = [sys.executable, "-m", "tui_orch", "run", str(plan), "--repo", str(repo)]
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        cli = subprocess.Popen(
-            [*argv, "--headless", "--yes"],
-            cwd=repo,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-            preexec_fn=_default_sigint,
-        )
+    cli, out, err = start_run_in_background(plan, repo, tmp_path)
     try:
         deadline = time.monotonic() + 20
         while "validate | validating" not in out.read_text() and time.monotonic() < deadline:
