@@ -82,7 +82,7 @@ class AgentPane(Vertical, can_focus=True):
         # Only what changed is touched: each update costs a re-render of the pane.
         if header.plain != self._shown_header:
             self._shown_header = header.plain
-            self.header.update(header)
+            self.header.update(header, layout=False)  # one line, fixed size: no relayout
         title, subtitle = f"{self.number} {self.task_id}", f"{icon} {self.state}"
         if self.border_title != title:
             self.border_title = title
