@@ -4,7 +4,6 @@ branch, and clean-up."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from tui_orch.engine.approvals import (
     FinalRequest,
     ProblemsRequest,
 )
+from tui_orch.engine.cleanup import clean_run
 from tui_orch.engine.conflicts import Conflict
 from tui_orch.engine.interfaces import check_interfaces
 from tui_orch.engine.jobs import start_job
@@ -234,27 +234,15 @@ class FinishSteps(RunContext):
         self.emit(ev.BaseMerged, base=state.base, old_commit=current, new_commit=new)
 
     def _clean_up(self) -> None:
-        """Remove the run's worktrees and branches; all of it is in base now. Logs stay."""
-        state = self.state
-        base_head = self.workspace.rev(state.base)
-        removed_worktrees: list[str] = []
-        removed_branches: list[str] = []
-        candidates = [(Path(t.worktree), t.branch) for t in state.tasks.values()] + [
-            (Path(state.integration_worktree), state.integration_branch)
-        ]
-        for worktree, branch in candidates:
-            if worktree.exists():
-                self.workspace.remove_worktree(worktree, force=True)
-                removed_worktrees.append(str(worktree))
-            if self.workspace.branch_exists(branch) and self.workspace.is_ancestor(
-                branch, base_head
-            ):
-                self.workspace.delete_branch(branch, force=True)
-                removed_branches.append(branch)
-        with contextlib.suppress(OSError):
-            Path(state.worktree_root).rmdir()
-        state.cleaned = True
+        """Remove the run's worktrees and branches (all in base now); logs stay.
+
+        The same removal as `tui-orch clean`, so anything that would still lose work (a
+        task kept out of the merge) is kept and listed there, never force-removed here.
+        """
+        report = clean_run(self.workspace, self.state)
         self._save()
         self.emit(
-            ev.CleanedUp, worktrees=tuple(removed_worktrees), branches=tuple(removed_branches)
+            ev.CleanedUp,
+            worktrees=tuple(report.removed_worktrees),
+            branches=tuple(report.removed_branches),
         )
