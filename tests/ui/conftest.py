@@ -107,5 +107,17 @@ def describe(app: object) -> str:
     )
 
 
+async def at_plan(pilot: Pilot[object], app: OrchApp) -> None:
+    """Wait until the plan screen shows a checked plan."""
+    await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+
+
+async def start_batch_one(pilot: Pilot[object], app: OrchApp) -> None:
+    """From the plan screen, start the run and wait until both batch 1 agents run."""
+    await at_plan(pilot, app)
+    await pilot.press("a")
+    await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+
+
 def screen_name(app: OrchApp) -> str:
     return type(app.screen).__name__

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import MakeApp, screen_name, wait_until
+from tests.ui.conftest import MakeApp, at_plan, screen_name, start_batch_one, wait_until
+from tui_orch.engine.jobs import is_alive
 from tui_orch.engine.state import RunStore, TaskPhase
 from tui_orch.engine.worktrees import Workspace
 from tui_orch.ui.screens.dashboard import DashboardScreen
@@ -42,7 +43,7 @@ async def test_a_whole_run_through_every_approval(make_app: MakeApp) -> None:
     app, repo = setup.app, setup.demo.repo
     base_before = git(repo, "rev-parse", "main")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         table = app.screen.query_one(BatchTable)
         assert table.row_count == 4
         await pilot.press("a")
@@ -76,7 +77,7 @@ async def test_plan_screen_skips_a_task_and_its_dependents(make_app: MakeApp) ->
     setup = make_app(gated=False)
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         table = app.screen.query_one(BatchTable)
         assert table.current_task_id == "models"
         await pilot.press("s")
@@ -120,7 +121,7 @@ async def test_editing_the_plan_rechecks_it_and_shows_errors_with_lines(
     monkeypatch.setenv("EDITOR", f"{sys.executable} {breaker}")
     monkeypatch.delenv("VISUAL", raising=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         await pilot.press("e")
         await wait_until(pilot, lambda: bool(app.screen.problems))
         problem_text = str(app.screen.query_one("#plan-problems").render())
@@ -141,7 +142,7 @@ async def test_dashboard_keys_on_live_agents(make_app: MakeApp) -> None:
     setup = make_app(gated=True)
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         await pilot.press("a")
         await wait_until(
             pilot,
@@ -211,9 +212,7 @@ async def test_quit_while_agents_run_asks_and_can_leave_them_running(make_app: M
     setup = make_app(gated=True)
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
-        await pilot.press("a")
-        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        await start_batch_one(pilot, app)
         await pilot.press("q")
         assert screen_name(app) == "QuitModal"
         await pilot.press("c")
@@ -223,8 +222,6 @@ async def test_quit_while_agents_run_asks_and_can_leave_them_running(make_app: M
     store = RunStore(Workspace(setup.demo.repo).common)
     # The app is gone; its agents are not: they wait at their gate, under their supervisors.
     assert store.load(run.run_id).tasks["models"].phase is TaskPhase.RUNNING
-    from tui_orch.engine.jobs import is_alive
-
     assert all(is_alive(store.load(run.run_id).tasks[t].handle) for t in ("models", "docs"))
 
 
@@ -232,9 +229,7 @@ async def test_quit_and_stop_agents(make_app: MakeApp) -> None:
     setup = make_app(gated=True)
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
-        await pilot.press("a")
-        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        await start_batch_one(pilot, app)
         await pilot.press("q", "s")
         await wait_until(pilot, lambda: not app.is_running, timeout=20)
     store = RunStore(Workspace(setup.demo.repo).common)
@@ -248,7 +243,7 @@ async def test_help_lists_the_keys_of_the_screen(make_app: MakeApp) -> None:
     setup = make_app()
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpModal)
         assert "edit the plan in `$EDITOR`" in app.screen.screen_help
@@ -260,9 +255,7 @@ async def test_every_dashboard_key_is_in_the_command_palette(make_app: MakeApp) 
     setup = make_app()
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
-        await pilot.press("a")
-        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        await start_batch_one(pilot, app)
         titles = [command.title for command in app.get_system_commands(app.screen)]
         for title in (
             "agent: log",
@@ -293,7 +286,7 @@ async def test_output_reaches_panes_in_batches(make_app: MakeApp) -> None:
 
     app.dashboard.show_output = counting  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         await pilot.press("a")
         await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
         models = [count for key, count in deliveries if key == "models"]
@@ -314,7 +307,7 @@ async def test_live_conflicts_show_in_panel_badges_and_the_merge_screen(make_app
     )
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         await pilot.press("a")
         panel = app.dashboard.query_one("#conflicts-panel")
         # Seen while both agents still run (they wait at the gate).
@@ -349,7 +342,7 @@ async def test_the_remaining_keys_of_every_screen(make_app: MakeApp) -> None:
     setup = make_app(gated=True)
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         await pilot.press("r")  # re-check: still the same good plan
         await wait_until(pilot, lambda: app.screen.report is not None)
         await pilot.press("a")
@@ -395,7 +388,7 @@ async def test_final_approval_can_say_not_now(make_app: MakeApp) -> None:
     app, repo = setup.app, setup.demo.repo
     before = git(repo, "rev-parse", "main")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await at_plan(pilot, app)
         await pilot.press("a")
         for batch in (1, 2, 3):
             await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
