@@ -26,13 +26,15 @@ from tui_orch.engine.jobs import (
     JobFiles,
     JobHandle,
     LogTail,
+    SupervisorSpec,
+    SupervisorStatus,
     is_alive,
     read_status,
     start_job,
     stop_job,
     wait_until_stopped,
 )
-from tui_orch.engine.supervisor import SupervisorSpec, SupervisorStatus, process_start_time
+from tui_orch.engine.supervisor import process_start_time
 from tui_orch.engine.watcher import WatchedJob, watch_jobs
 
 MB = 1024 * 1024

@@ -8,19 +8,17 @@ later one picks up where it left off, finding each job running or finished.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tui_orch.engine.supervisor import (
-    SupervisorSpec,
-    SupervisorStatus,
-    process_start_time,
-)
+import tui_orch
+from tui_orch.engine.supervisor import process_start_time, write_json_atomic
 
 READ_CHUNK = 64 * 1024
 # One tick reads at most this much per job: a flood can neither starve the other jobs
@@ -28,6 +26,56 @@ READ_CHUNK = 64 * 1024
 MAX_READ_PER_TICK = 256 * 1024
 MAX_LINE_BYTES = 8 * 1024
 STARTUP_WAIT = 5.0  # how long a stop waits for a just-started supervisor to be ready
+
+
+# Where `tui_orch` is importable from: the supervisor runs isolated (-I: no environment
+# variables, no user site) and without site-packages (-S), the fastest Python start-up.
+PACKAGE_PARENT = str(Path(tui_orch.__file__).resolve().parent.parent)
+SUPERVISOR_LAUNCH = (
+    f"import sys; sys.path.insert(0, {PACKAGE_PARENT!r}); "
+    "from tui_orch.engine.supervisor import main; sys.exit(main())"
+)
+
+
+@dataclass
+class SupervisorSpec:
+    """What a supervisor runs and where it reports; written by the engine as JSON."""
+
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    log_path: str
+    status_path: str
+    timeout: float | None = None
+    grace: float = 5.0
+
+    def save(self, path: Path) -> None:
+        write_json_atomic(path, asdict(self))
+
+
+@dataclass
+class SupervisorStatus:
+    """A supervisor's report; ``state`` is 'running' until it becomes 'exited'."""
+
+    state: str
+    supervisor_pid: int
+    supervisor_start: str = ""
+    agent_pid: int | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    # exited: the agent ended by itself; timeout; stopped: on request; failed-to-start
+    reason: str = ""
+    message: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> SupervisorStatus | None:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (FileNotFoundError, json.JSONDecodeError, TypeError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -81,7 +129,7 @@ def start_job(
     ).save(files.spec)
     with open(files.supervisor_log, "ab") as supervisor_log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tui_orch.engine.supervisor", str(files.spec)],
+            [sys.executable, "-I", "-S", "-c", SUPERVISOR_LAUNCH, str(files.spec)],
             cwd=files.directory,
             stdin=subprocess.DEVNULL,
             stdout=supervisor_log,

@@ -25,7 +25,7 @@ from tui_orch.engine.approvals import (
 from tui_orch.engine.building import BuildSteps
 from tui_orch.engine.conflicts import ConflictMonitor
 from tui_orch.engine.finishing import FinishSteps
-from tui_orch.engine.jobs import stop_job, wait_until_stopped
+from tui_orch.engine.jobs import SupervisorStatus, stop_job, wait_until_stopped
 from tui_orch.engine.plan import Plan, load_plan
 from tui_orch.engine.predict import predictions_available
 from tui_orch.engine.repo import read_repo
@@ -46,7 +46,6 @@ from tui_orch.engine.state import (
     TaskPhase,
     TaskState,
 )
-from tui_orch.engine.supervisor import SupervisorStatus
 from tui_orch.engine.worktrees import Workspace
 
 __all__ = ["EXIT_FAILED", "Orchestrator", "RunBusy", "RunOptions", "RunResult", "RunStopped"]
