@@ -39,8 +39,12 @@ for number in range(lines):
     write(f"{task}: line {number} of {lines}: the quick brown fox jumps over the lazy dog\\n")
 sys.stdout.flush()
 for path in os.environ.get("TUI_ORCH_FILES", "").splitlines():
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     open(path, "w").write(task + "\\n")
 """
+
+
+TIMEOUT = 120.0  # seconds for one measurement: a hang is reported, not waited out
 
 
 def peak_rss_mb() -> float:
@@ -124,6 +128,8 @@ def make_repo(work: Path, agents: int, lines: int) -> tuple[Path, Path]:
 
 
 async def measure_app(work: Path, agents: int, lines: int) -> dict[str, float]:
+    from textual import events
+
     from tui_orch.engine.events import AgentStarted
     from tui_orch.engine.orchestrator import RunOptions
     from tui_orch.launch_spec import Launch
@@ -152,18 +158,27 @@ async def measure_app(work: Path, agents: int, lines: int) -> dict[str, float]:
             await pilot.pause(0.01)
         meter.start()
         start = time.perf_counter()
-        await pilot.press("a")
+        # The key as a terminal would send it: Pilot.press would wait for the app to be
+        # idle, which it is not while agents stream, and the wait would count as ours.
+        app.post_message(events.Key("a", "a"))
         while True:
             await asyncio.sleep(0.01)
             panes = list(app.dashboard.panes.values())
             if len(panes) == agents and all(p.line_count >= lines for p in panes):
                 break
+            if time.perf_counter() - start > TIMEOUT:
+                counts = {pane.task_id: pane.line_count for pane in panes}
+                raise SystemExit(f"not every line reached the screen: {counts}")
         total = time.perf_counter() - start
         stream = time.perf_counter() - started[0]
         meter.stop()
         logs = sorted((repo / ".git" / "tui-orch" / "runs").glob("*/logs/*.log"))
         on_disk = sum(len(log.read_bytes().splitlines()) for log in logs)
         assert on_disk >= agents * lines, on_disk
+        while any(pane.state == "running" for pane in panes):  # not timed: only a check
+            await asyncio.sleep(0.05)
+        failed = [pane.task_id for pane in panes if pane.state != "succeeded"]
+        assert not failed, f"agents failed, the numbers would mean nothing: {failed}"
         await pilot.press("q")
     return {"total": total, "stream": stream, "stall": meter.worst, "rss": peak_rss_mb()}
 

@@ -17,7 +17,7 @@ from tui_orch.engine.approvals import (
 from tui_orch.engine.commands import render_argv
 from tui_orch.engine.conflicts import WorktreeView
 from tui_orch.engine.gitcli import GitError
-from tui_orch.engine.jobs import is_alive, read_status, start_job
+from tui_orch.engine.jobs import SupervisorStatus, is_alive, read_status, start_job
 from tui_orch.engine.merge import merge_into
 from tui_orch.engine.plan import Task
 from tui_orch.engine.run_context import RunContext
@@ -26,7 +26,6 @@ from tui_orch.engine.state import (
     TaskPhase,
     TaskState,
 )
-from tui_orch.engine.supervisor import SupervisorStatus
 from tui_orch.engine.watcher import WatchedJob, watch_jobs
 
 
@@ -58,44 +57,87 @@ class BuildSteps(RunContext):
         return found
 
     async def _build(self, tasks: list[TaskState]) -> None:
-        """Start or re-attach every task's agent, then follow them all to their end."""
+        """Start or re-attach every task's agent, then follow them all to their end.
+
+        Each agent starts as soon as its worktree is ready and is followed from that
+        moment, so the first agent's output shows while the others are still starting.
+        """
         await asyncio.to_thread(self._settle_ended_while_away, tasks)
         to_start = [t for t in tasks if t.phase in (TaskPhase.PENDING, TaskPhase.FAILED)]
-        await asyncio.gather(*(asyncio.to_thread(self._prepare_worktree, t) for t in to_start))
-        # Starting processes blocks (fork, exec, state saves): keep it off the event loop.
-        watched = await asyncio.to_thread(self._start_agents, to_start)
-        for task in tasks:
-            if (
-                task.phase is TaskPhase.RUNNING
-                and task.handle is not None
-                and not any(job.key == task.id for job in watched)
-            ):
-                files = self.store.task_files(self.state.run_id, task.id)
-                # Re-attached: already-logged lines were shown before; show only new ones.
-                offset = files.log.stat().st_size if files.log.exists() else 0
-                watched.append(WatchedJob(task.id, files, task.handle, log_offset=offset))
-        if not watched:
+        attached = [
+            self._follow_again(task)
+            for task in tasks
+            if task.phase is TaskPhase.RUNNING and task.handle is not None
+        ]
+        if not to_start and not attached:
             return
 
         async def ended(task_id: str, status: SupervisorStatus) -> None:
             await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
 
-        agents_done = asyncio.Event()
-        monitoring = asyncio.create_task(self._monitor_loop(tasks, agents_done))
-        try:
-            await watch_jobs(
-                watched,
+        arrivals: asyncio.Queue[WatchedJob | None] = asyncio.Queue()
+        launching = asyncio.create_task(self._launch(to_start, arrivals))
+        watching = asyncio.create_task(
+            watch_jobs(
+                attached,
                 on_lines=lambda task_id, lines: self.emit(
                     ev.AgentOutput, task_id=task_id, lines=tuple(lines)
                 ),
                 on_end=ended,
                 interval=self.options.poll_interval,
+                arrivals=arrivals,
             )
+        )
+        agents_done = asyncio.Event()
+        monitoring = asyncio.create_task(self._monitor_loop(tasks, agents_done))
+        try:
+            # A failed start ends the build at once, not when the started agents end.
+            await asyncio.wait({launching, watching}, return_when=asyncio.FIRST_EXCEPTION)
+            if launching.done():
+                launching.result()
+            await watching
         finally:
+            watching.cancel()
+            launching.cancel()
+            # An agent being started when we were stopped is recorded before we go on,
+            # so a stop that follows finds it.
+            await asyncio.gather(launching, watching, return_exceptions=True)
             # Let a round under way finish (a thread cannot be cancelled) before the last one.
             agents_done.set()
             await monitoring
         await self._monitor_round(tasks)  # the finished work, before anyone approves a merge
+
+    async def _launch(
+        self, tasks: list[TaskState], arrivals: asyncio.Queue[WatchedJob | None]
+    ) -> None:
+        """Create each task's worktree and start its agent, one task after the other.
+
+        Creating and starting block (git, fork, exec, state saves), so they run off the
+        event loop; each started job goes straight to the watcher. A None at the end
+        (even after an error) tells the watcher no more will come.
+        """
+        try:
+            if not tasks:
+                return
+            start, ignored = await asyncio.to_thread(self._batch_start_point)
+            for task in tasks:
+                await asyncio.to_thread(self._prepare_worktree, task, start, ignored)
+                starting = asyncio.ensure_future(asyncio.to_thread(self._start_agent, task))
+                try:
+                    job = await asyncio.shield(starting)
+                except asyncio.CancelledError:
+                    await starting  # the agent starts anyway: let it be recorded first
+                    raise
+                arrivals.put_nowait(job)
+        finally:
+            arrivals.put_nowait(None)
+
+    def _follow_again(self, task: TaskState) -> WatchedJob:
+        """A job that was already running (a resume): show only its new output."""
+        assert task.handle is not None
+        files = self.store.task_files(self.state.run_id, task.id)
+        offset = files.log.stat().st_size if files.log.exists() else 0
+        return WatchedJob(task.id, files, task.handle, log_offset=offset)
 
     async def _monitor_loop(self, tasks: list[TaskState], agents_done: asyncio.Event) -> None:
         """Every couple of seconds while agents run: what they changed, against whom."""
@@ -129,16 +171,21 @@ class BuildSteps(RunContext):
             if status is not None and status.state == "exited" and not is_alive(task.handle):
                 self._agent_ended(task, status)
 
-    def _start_agents(self, tasks: list[TaskState]) -> list[WatchedJob]:
-        return [self._start_agent(task) for task in tasks]
+    def _batch_start_point(self) -> tuple[str, list[str]]:
+        """What every new worktree of a batch starts from: the integration head, plus
+        the ignored files (.env) to copy in."""
+        return (
+            self.workspace.rev(self.state.integration_branch),
+            self.workspace.ignored_files(self.options.copy_ignored),
+        )
 
-    def _prepare_worktree(self, task: TaskState) -> None:
+    def _prepare_worktree(self, task: TaskState, start: str, ignored: list[str]) -> None:
         worktree = Path(task.worktree)
         if worktree.exists():
             return  # a retry works on top of what the last attempt left
-        task.start_commit = self.workspace.rev(self.state.integration_branch)
-        self.workspace.add_worktree(worktree, task.branch, task.start_commit)
-        self.workspace.copy_ignored_files(worktree, self.options.copy_ignored)
+        self.workspace.add_worktree(worktree, task.branch, start)
+        self.workspace.copy_files(ignored, worktree)
+        task.start_commit = start  # from now on the conflict monitor looks at it
 
     def _start_agent(self, task_state: TaskState) -> WatchedJob:
         task = self.plan.task(task_state.id)

@@ -14,8 +14,14 @@ import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from tui_orch.engine.jobs import JobFiles, JobHandle, LogTail, is_alive, read_status
-from tui_orch.engine.supervisor import SupervisorStatus
+from tui_orch.engine.jobs import (
+    JobFiles,
+    JobHandle,
+    LogTail,
+    SupervisorStatus,
+    is_alive,
+    read_status,
+)
 
 LinesCallback = Callable[[str, list[str]], None]
 EndCallback = Callable[[str, SupervisorStatus], Awaitable[None] | None]
@@ -89,26 +95,65 @@ async def watch_jobs(
     on_lines: LinesCallback,
     on_end: EndCallback | None = None,
     interval: float = 0.1,
+    arrivals: asyncio.Queue[WatchedJob | None] | None = None,
 ) -> dict[str, SupervisorStatus]:
     """Follow jobs until each has ended; return their final statuses by key.
 
+    Jobs put on ``arrivals`` while this runs are followed too, until a None says no
+    more will come: an agent's output shows while the next agents are still starting.
+
     ``on_end`` is awaited as each job ends (after its last lines were handed over),
-    so a finished agent is dealt with at once, not when the slowest one ends.
+    so a finished agent is dealt with at once, not when the slowest one ends. The
+    handlers run one at a time, in the order the jobs ended, beside the reading: a
+    slow one (committing an agent's work) never holds up the other jobs' output.
     """
     remaining = list(jobs)
+    expecting = arrivals is not None
     results: dict[str, SupervisorStatus] = {}
-    while remaining:
-        tick = await asyncio.to_thread(_read_tick, remaining)
-        for key, lines in tick.lines.items():
-            on_lines(key, lines)
-        for key, status in tick.ended.items():
-            results[key] = status
+    ends: asyncio.Queue[tuple[str, SupervisorStatus] | None] = asyncio.Queue()
+
+    async def handle_ends() -> None:
+        while (item := await ends.get()) is not None:
             if on_end is not None:
-                outcome = on_end(key, status)
+                outcome = on_end(*item)
                 if inspect.isawaitable(outcome):
                     await outcome
-        remaining = [job for job in remaining if job.key not in tick.ended]
-        if remaining:
-            # With a backlog, read on at once (each tick is bounded); else wait a beat.
-            await asyncio.sleep(0.005 if tick.backlog else interval)
+
+    def take_arrivals() -> bool:
+        """Add the jobs that arrived; False once no more will come."""
+        assert arrivals is not None
+        while not arrivals.empty():
+            job = arrivals.get_nowait()
+            if job is None:
+                return False
+            remaining.append(job)
+        return True
+
+    handler = asyncio.create_task(handle_ends())
+    try:
+        while remaining or expecting:
+            if expecting:
+                expecting = take_arrivals()
+                if not remaining and expecting:
+                    assert arrivals is not None
+                    job = await arrivals.get()  # nothing to follow yet: wait for one
+                    expecting = job is not None
+                    remaining.extend([job] if job is not None else [])
+                    continue
+            tick = await asyncio.to_thread(_read_tick, remaining)
+            for key, lines in tick.lines.items():
+                on_lines(key, lines)
+            for key, status in tick.ended.items():
+                results[key] = status
+                ends.put_nowait((key, status))
+            if handler.done():
+                handler.result()  # a handler failed: raise its error here
+            remaining = [job for job in remaining if job.key not in tick.ended]
+            if remaining or expecting:
+                # With a backlog, read on at once (each tick is bounded); else wait a beat.
+                await asyncio.sleep(0.005 if tick.backlog else interval)
+        ends.put_nowait(None)
+        await handler
+    finally:
+        handler.cancel()
     return results

@@ -144,10 +144,11 @@ class Workspace:
             self._identity = () if has_email and has_name else FALLBACK_IDENTITY
         return self._identity
 
-    def copy_ignored_files(self, worktree: Path, patterns: tuple[str, ...]) -> list[str]:
-        """Copy files such as .env, which git ignores, from the user's tree into a worktree.
+    def ignored_files(self, patterns: tuple[str, ...]) -> list[str]:
+        """Top-level files such as .env that match patterns and that git ignores.
 
-        Only ignored files are copied, so they can never be committed by accident.
+        Only ignored files are ever copied into worktrees, so they can never be
+        committed by accident. Asked once per batch, not once per worktree.
         """
         if not patterns:
             return []
@@ -158,10 +159,12 @@ class Workspace:
         ]
         if not candidates:
             return []
-        ignored = self.git("check-ignore", *candidates, check=False).stdout.split()
-        for name in ignored:
+        return sorted(self.git("check-ignore", *candidates, check=False).stdout.split())
+
+    def copy_files(self, names: list[str], worktree: Path) -> None:
+        """Copy top-level files of the user's tree into a worktree (see `ignored_files`)."""
+        for name in names:
             shutil.copy2(self.root / name, worktree / name)
-        return sorted(ignored)
 
     def fast_forward_checkout(self, worktree: Path, commit: str) -> GitResult:
         """Fast-forward the branch checked out in worktree to commit (its files follow)."""
