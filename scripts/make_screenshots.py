@@ -73,7 +73,7 @@ class Shot:
             pilot,
             lambda: all(
                 (pane := self.app.dashboard.panes.get(key)) is not None
-                and any("go-ahead" in line for line in pane.tail.lines)
+                and any("go-ahead" in line for line in pane.lines)
                 for key in ("models", "docs")
             ),
         )

@@ -147,7 +147,7 @@ async def test_dashboard_keys_on_live_agents(make_app: MakeApp) -> None:
         await wait_until(
             pilot,
             lambda: all(
-                any("go-ahead" in line for line in pane(app, key).tail.lines)
+                any("go-ahead" in line for line in pane(app, key).lines)
                 for key in ("models", "docs")
             ),
         )
@@ -293,7 +293,7 @@ async def test_output_reaches_panes_in_batches(make_app: MakeApp) -> None:
         assert sum(models) == pane(app, "models").line_count >= 20000
         # Lines arrive in batches, one delivery per frame at most, never one per line.
         assert 0 < len(models) < sum(models) / 100
-        assert len(pane(app, "models").tail.lines) <= 400
+        assert len(pane(app, "models").lines) <= 400
 
 
 async def test_live_conflicts_show_in_panel_badges_and_the_merge_screen(make_app: MakeApp) -> None:

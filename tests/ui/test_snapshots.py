@@ -31,7 +31,7 @@ async def mid_run(setup: DemoApp, pilot: Pilot[object]) -> None:
         pilot,
         lambda: all(
             (pane := app.dashboard._pane(key)) is not None
-            and any("go-ahead" in line for line in pane.tail.lines)
+            and any("go-ahead" in line for line in pane.lines)
             for key in ("models", "docs")
         ),
     )

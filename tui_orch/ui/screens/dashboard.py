@@ -238,24 +238,33 @@ validator when it runs), its border coloured by state, which is also written out
     # -- panes -----------------------------------------------------------------------
 
     def _show_panes(self, task_ids: list[str]) -> None:
-        grid = self.query_one("#pane-grid", Grid)
-        grid.remove_children()  # finishes later: numbering comes from pane_keys, not children
+        """A pane per task; the panes already on screen are reused (mounting is slow)."""
+        shown = [self.panes[key] for key in self.pane_keys]
+        if [pane.task_id for pane in shown] == task_ids:
+            return
+        for surplus in shown[len(task_ids) :]:
+            surplus.remove()
         self.pane_keys = []
         self.panes = {}
-        for task_id in task_ids:
-            self._add_pane(task_id)
+        for index, task_id in enumerate(task_ids):
+            self._add_pane(task_id, shown[index] if index < len(shown) else None)
 
-    def _add_pane(self, key: str) -> None:
+    def _add_pane(self, key: str, reuse: AgentPane | None = None) -> None:
         grid = self.query_one("#pane-grid", Grid)
         self.pane_keys.append(key)
         number = len(self.pane_keys)
-        pane = AgentPane(key, self.agents.get(key, ""), number)
+        if reuse is None:
+            pane = AgentPane(key, self.agents.get(key, ""), number)
+            grid.mount(pane)
+        else:
+            pane = reuse
+            pane.reuse(key, self.agents.get(key, ""), number)
         self.panes[key] = pane
-        grid.mount(pane)
         count = number
         columns = 1 if count == 1 else 2 if count <= 4 else 3 if count <= 9 else 4
         for n in (1, 2, 3, 4):
-            grid.set_class(n == columns, f"-cols-{n}")
+            if grid.has_class(f"-cols-{n}") != (n == columns):
+                grid.set_class(n == columns, f"-cols-{n}")
         pane.set_state(self.task_states.get(key, "pending"))
         pane.set_badges(self.badges.get(key, []))
         early = self._early_output.pop(key, None)
@@ -291,10 +300,10 @@ validator when it runs), its border coloured by state, which is also written out
             elapsed = self.clocks.get(task_id, TaskClock()).elapsed(now)
             if task_id != VALIDATOR_KEY:
                 tree.show_task(task_id, state, elapsed)
-        for pane in self.query(AgentPane):
+        for pane in self.panes.values():
             if self.task_states.get(pane.task_id) == "running":
                 pane.elapsed = self.clocks.get(pane.task_id, TaskClock()).elapsed(now)
-                pane.refresh_header()
+            pane.refresh_header()  # elapsed and line count; redrawn only if they changed
         self.facts.running = sum(
             1
             for key, state in self.task_states.items()
@@ -308,8 +317,6 @@ validator when it runs), its border coloured by state, which is also written out
     def selected_task(self) -> str | None:
         """The task the keys act on: the focused pane's, else the tree's cursor, else pane 1."""
         focused = self.focused
-        while focused is not None and not isinstance(focused, AgentPane):
-            focused = focused.parent if isinstance(focused.parent, AgentPane) else None
         if isinstance(focused, AgentPane):
             return focused.task_id
         tree = self.query_one(RunTree)

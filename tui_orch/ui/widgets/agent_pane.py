@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Static
+from textual.geometry import Region
+from textual.strip import Strip
 
 from tui_orch.ui.text_utils import elapsed_text
 from tui_orch.ui.widgets.tail_view import TailView
@@ -27,8 +27,15 @@ STATE_ICONS: dict[str, str] = {
 STATE_CLASSES = tuple(f"-{state}" for state in STATE_ICONS)
 
 
-class AgentPane(Vertical, can_focus=True):
-    """A pane per task of the current batch; the validator gets one of its own."""
+class AgentPane(TailView, can_focus=True):
+    """A pane per task of the current batch; the validator gets one of its own.
+
+    Its first row is the header (drawn here, styled by the ``agent-pane--header``
+    component class), the rest the live tail of the agent's output.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"agent-pane--header"}
+    header_height = 1
 
     def __init__(self, task_id: str, agent: str, number: int) -> None:
         super().__init__(classes="agent-pane -pending")
@@ -40,36 +47,45 @@ class AgentPane(Vertical, can_focus=True):
         self.files_changed: int | None = None
         self.elapsed: float | None = None
         self.badges: list[str] = []
-        self.header = Static(classes="pane-header")
-        self._shown_header = ""
-        self.tail = TailView()
-
-    def compose(self) -> ComposeResult:
-        yield self.header
-        yield self.tail
+        self.header = Text()
+        self._header_strip: Strip | None = None
 
     def on_mount(self) -> None:
         self.refresh_header()
 
-    def add_lines(self, lines: Iterable[str], count: int) -> None:
+    def reuse(self, task_id: str, agent: str, number: int) -> None:
+        """Show another task in this pane (a new batch): cheaper than a new pane."""
+        self.task_id, self.agent, self.number = task_id, agent, number
+        self.line_count = 0
+        self.files_changed = self.elapsed = None
+        self.badges = []
+        self.set_class(False, "-conflict")
+        self.clear_lines()
+        self.refresh_header()
+
+    def add_lines(self, lines: Iterable[str], count: int) -> None:  # type: ignore[override]
         """Show new output; count may exceed the lines given when only a tail was kept."""
-        self.line_count += count
-        self.tail.add_lines(lines)
+        self.line_count += count  # the header shows it at the dashboard's next tick
+        super().add_lines(lines)
 
     def set_state(self, state: str) -> None:
+        state_class = f"-{state}" if state in STATE_ICONS else "-pending"
+        if not self.has_class(state_class):
+            # One restyle (each costs a CSS pass), not one to remove and one to add.
+            self.remove_class(*STATE_CLASSES, update=False)
+            self.add_class(state_class)
         self.state = state
-        self.remove_class(*STATE_CLASSES)
-        self.add_class(f"-{state}" if state in STATE_ICONS else "-pending")
         self.refresh_header()
 
     def set_badges(self, badges: list[str]) -> None:
         self.badges = badges
-        self.set_class(bool(badges), "-conflict")
+        if self.has_class("-conflict") != bool(badges):
+            self.set_class(bool(badges), "-conflict")
         self.refresh_header()
 
     def refresh_header(self) -> None:
         icon = STATE_ICONS.get(self.state, "?")
-        header = Text()
+        header = Text(no_wrap=True, overflow="ellipsis")
         header.append(f"{self.number} ", style="dim")
         header.append(f"{icon} {self.task_id}", style="bold")
         for badge in self.badges:  # first, so a narrow pane still shows them
@@ -79,12 +95,22 @@ class AgentPane(Vertical, can_focus=True):
         if self.files_changed is not None:
             header.append(f"  {self.files_changed} files")
         header.append(f"  {self.agent}", style="dim")
-        # Only what changed is touched: each update costs a re-render of the pane.
-        if header.plain != self._shown_header:
-            self._shown_header = header.plain
-            self.header.update(header, layout=False)  # one line, fixed size: no relayout
+        # Only what changed is touched: the header row, not the pane.
+        if header.plain != self.header.plain:
+            self.header = header
+            self._header_strip = None
+            self.refresh(Region(0, 0, self.size.width, 1))
         title, subtitle = f"{self.number} {self.task_id}", f"{icon} {self.state}"
         if self.border_title != title:
             self.border_title = title
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
+
+    def render_header(self, y: int, width: int) -> Strip:
+        strip = self._header_strip
+        if strip is None or strip.cell_length != width:
+            style = self.get_component_rich_style("agent-pane--header")
+            segments = self.header.render(self.app.console)
+            strip = Strip(segments).apply_style(style).crop_extend(0, width, style)
+            self._header_strip = strip
+        return strip
