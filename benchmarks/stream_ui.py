@@ -168,7 +168,12 @@ async def measure_app(work: Path, agents: int, lines: int) -> dict[str, float]:
                 break
             if time.perf_counter() - start > TIMEOUT:
                 counts = {pane.task_id: pane.line_count for pane in panes}
-                raise SystemExit(f"not every line reached the screen: {counts}")
+                logs = sorted((repo / ".git" / "tui-orch" / "runs").glob("*/logs/*.log"))
+                on_disk = {log.stem: len(log.read_bytes().splitlines()) for log in logs}
+                raise SystemExit(
+                    f"not every line reached the screen: on screen {counts}, on disk {on_disk}, "
+                    f"states {app.dashboard.task_states}, screen {app.screen!r}"
+                )
         total = time.perf_counter() - start
         stream = time.perf_counter() - started[0]
         meter.stop()
@@ -194,8 +199,9 @@ def run_child(mode: str, agents: int, lines: int) -> dict[str, float]:
         [sys.executable, __file__, "--child", mode, "--agents", str(agents), "--lines", str(lines)],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"the {mode} measurement failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -208,6 +208,9 @@ class BuildSteps(RunContext):
             "TUI_ORCH_FILES": "\n".join(task.files),
             "TUI_ORCH_PROMPT_FILE": str(prompt_file),
         }
+        # Measured before the start: an agent may print (or even finish) before the
+        # start returns, and every line it prints must reach the screen.
+        offset = files.log.stat().st_size if files.log.exists() else 0
         if task_state.attempts:
             with open(files.log, "a", encoding="utf-8") as log:
                 log.write(f"--- tui-orch: attempt {task_state.attempts + 1} ---\n")
@@ -237,7 +240,6 @@ class BuildSteps(RunContext):
             branch=task_state.branch,
             log_path=str(files.log),
         )
-        offset = files.log.stat().st_size if files.log.exists() else 0
         return WatchedJob(task.id, files, handle, process, log_offset=offset)
 
     def _prompt_for(self, task: Task) -> str:

@@ -1,0 +1,52 @@
+"""Every line an agent prints reaches the engine's output events, whatever the timing.
+
+Driven through the engine's own API (as the app drives it), with real agents in a
+throwaway repository.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from tests.run_helpers import script_agent, write_plan
+from tui_orch.engine import events as ev
+from tui_orch.engine.approvals import ApproveEverything
+from tui_orch.engine.launch import prepare_new_run
+
+
+def test_an_agent_that_finishes_before_its_start_is_recorded_loses_no_line(
+    repo: Path, tmp_path: Path
+) -> None:
+    """The agent prints everything and exits while the engine is still busy starting it
+    (here: a front end slow to take the AgentStarted event). Its lines must all arrive:
+    the log is followed from where it stood before the start, not after."""
+    quick = script_agent(
+        tmp_path,
+        "quick",
+        """
+        for number in range(500):
+            print(f"{TASK} line {number}")
+        sys.stdout.flush()
+        pathlib.Path(FILES[0]).write_text("done\\n")
+        """,
+    )
+    plan = write_plan(
+        tmp_path / "plan.yaml",
+        [{"id": "quick", "files": ["quick.txt"]}],
+        {"quick": quick},
+    )
+    lines: list[str] = []
+
+    def sink(event: ev.Event) -> None:
+        if isinstance(event, ev.AgentStarted):
+            time.sleep(1.0)  # the agent is done long before this returns
+        if isinstance(event, ev.AgentOutput):
+            lines.extend(event.lines)
+
+    orchestrator = prepare_new_run(plan, repo, ApproveEverything(), sink)
+    result = asyncio.run(orchestrator.run())
+
+    assert result.exit_code == 0, result.message
+    assert lines == [f"quick line {number}" for number in range(500)]
