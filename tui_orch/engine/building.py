@@ -110,18 +110,27 @@ class BuildSteps(RunContext):
     async def _launch(
         self, tasks: list[TaskState], arrivals: asyncio.Queue[WatchedJob | None]
     ) -> None:
-        """Create each task's worktree and start its agent, one task after the other.
+        """Create each task's worktree and start its agent, in plan order.
 
-        Creating and starting block (git, fork, exec, state saves), so they run off the
-        event loop; each started job goes straight to the watcher. A None at the end
-        (even after an error) tells the watcher no more will come.
+        Two stages overlap: the next worktree is created while this agent starts. Both
+        block (git, fork, exec, state saves), so they run off the event loop; each
+        started job goes straight to the watcher. A None at the end (even after an
+        error) tells the watcher no more will come.
         """
+        ready: asyncio.Queue[TaskState | None] = asyncio.Queue()
+
+        async def prepare_all() -> None:
+            try:
+                start, ignored = await asyncio.to_thread(self._batch_start_point)
+                for task in tasks:
+                    await asyncio.to_thread(self._prepare_worktree, task, start, ignored)
+                    ready.put_nowait(task)
+            finally:
+                ready.put_nowait(None)
+
+        preparing = asyncio.create_task(prepare_all()) if tasks else None
         try:
-            if not tasks:
-                return
-            start, ignored = await asyncio.to_thread(self._batch_start_point)
-            for task in tasks:
-                await asyncio.to_thread(self._prepare_worktree, task, start, ignored)
+            while preparing is not None and (task := await ready.get()) is not None:
                 starting = asyncio.ensure_future(asyncio.to_thread(self._start_agent, task))
                 try:
                     job = await asyncio.shield(starting)
@@ -129,7 +138,11 @@ class BuildSteps(RunContext):
                     await starting  # the agent starts anyway: let it be recorded first
                     raise
                 arrivals.put_nowait(job)
+            if preparing is not None:
+                await preparing  # a worktree that could not be made: its error
         finally:
+            if preparing is not None:
+                preparing.cancel()
             arrivals.put_nowait(None)
 
     def _follow_again(self, task: TaskState) -> WatchedJob:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 
 from tui_orch.engine import events as ev
 from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
@@ -20,6 +20,7 @@ from tui_orch.ui.widgets.agent_pane import AgentPane
 from tui_orch.ui.widgets.conflicts_panel import ConflictsPanel
 from tui_orch.ui.widgets.run_tree import RunTree
 from tui_orch.ui.widgets.status_bar import RunFacts, StatusBar
+from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 # Task states shown for an AgentExited reason other than a clean exit.
 EXIT_STATES = {
@@ -109,7 +110,7 @@ validator when it runs), its border coloured by state, which is also written out
                 yield ConflictsPanel(self.clock, id="conflicts-panel")
                 yield Static("Waiting for the run to start…", id="dash-message")
         yield StatusBar(id="status-bar")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self.tick)

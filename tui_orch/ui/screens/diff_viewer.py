@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_orch.engine.snapshots import FileChange, changed_files, file_diff, snapshot_tree
+from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
 class DiffScreen(Screen[None]):
@@ -52,7 +53,7 @@ touching it (uncommitted and new files included, even while the agent runs).
             yield OptionList(id="diff-files")
             with VerticalScroll(id="diff-text-scroll"):
                 yield Static(id="diff-text")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.load_changes()

@@ -9,9 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui_orch.ui.widgets.log_view import LogView
+from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
 class LogScreen(Screen[None]):
@@ -51,7 +52,7 @@ Everything the agent printed, read from its log file on disk.
         yield LogView(self.path, id="log-view")
         yield Input(placeholder="search the log", id="log-search", classes="-hidden")
         yield Static(id="log-status")
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def view(self) -> LogView:

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui_orch.engine.approvals import FinalRequest, MergeDecision, MergeRequest
+from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
 class MergeApprovalScreen(Screen[MergeDecision]):
@@ -62,7 +63,7 @@ branch until the final approval, after validation.
             )
             warnings.display = bool(request.warnings)
             yield warnings
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -175,7 +176,7 @@ Validation passed on the integrated result. Approve to fast-forward your branch 
                 f"  to   {request.new_commit[:12]}  ({request.integration_branch}){where}",
                 id="final-move",
             )
-        yield Footer()
+        yield SteadyFooter()
 
     def action_answer(self, approved: bool) -> None:
         self.dismiss(approved)

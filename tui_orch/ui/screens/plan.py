@@ -14,12 +14,13 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui_orch.engine.approvals import BatchDecision, BatchRequest
 from tui_orch.engine.check import CheckReport, check_plan
 from tui_orch.engine.problems import InputError, Problem
 from tui_orch.ui.widgets.batch_table import BatchTable
+from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
 class PlanScreen(Screen[BatchDecision | None]):
@@ -69,7 +70,7 @@ The plan as it will run: each batch, its tasks, their agents and files.
             yield Static(id="plan-summary")
             yield BatchTable(id="plan-table")
             yield Static(id="plan-problems")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.recheck()
@@ -187,7 +188,7 @@ branch, so these tasks build on their work.
                 classes="screen-title",
             )
             yield BatchTable(id="batch-table")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(BatchTable)

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui_orch.engine.approvals import ProblemsRequest
+from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
 class ProblemsScreen(Screen[bool]):
@@ -44,7 +45,7 @@ Nothing has touched your branch.
                 classes="screen-title",
             )
             yield Static("\\n".join(f"⚠ {p}" for p in self.request.problems), id="problems-list")
-        yield Footer()
+        yield SteadyFooter()
 
     def action_answer(self, go_on: bool) -> None:
         self.dismiss(go_on)
