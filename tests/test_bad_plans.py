@@ -124,6 +124,30 @@ BAD_PLANS = [
         """,
         "plan.yaml:7: max_parallel: given twice (first at line 2); keep only one",
     ),
+    case(
+        "agent-nice-too-high",
+        """\
+        default_agent: claude
+        agent_nice: 25
+        tasks:
+          - id: api
+            prompt: do it
+            files: [a.py]
+        """,
+        "plan.yaml:2: agent_nice: must be at most 19, found 25",
+    ),
+    case(
+        "agent-nice-negative",
+        """\
+        default_agent: claude
+        agent_nice: -5
+        tasks:
+          - id: api
+            prompt: do it
+            files: [a.py]
+        """,
+        "plan.yaml:2: agent_nice: must be at least 0, found -5",
+    ),
     # the shape of the plan
     case(
         "empty-file",
@@ -231,7 +255,8 @@ BAD_PLANS = [
             files: [a.py]
         """,
         "plan.yaml:1: max_paralel: unknown field (did you mean 'max_parallel'?); "
-        "allowed: agents, base, conflicts, default_agent, goal, max_parallel, tasks, validate",
+        "allowed: agent_nice, agents, base, conflicts, default_agent, goal, max_parallel, tasks, "
+        "validate",
     ),
     case(
         "unknown-task-field",

@@ -7,8 +7,11 @@ throwaway repository.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.run_helpers import script_agent, write_plan
 from tui_orch.engine import events as ev
@@ -50,3 +53,36 @@ def test_an_agent_that_finishes_before_its_start_is_recorded_loses_no_line(
 
     assert result.exit_code == 0, result.message
     assert lines == [f"quick line {number}" for number in range(500)]
+
+
+@pytest.mark.parametrize(("plan_nice", "added"), [(None, 10), (0, 0), (3, 3)])
+def test_agents_run_at_the_plan_s_lower_cpu_priority(
+    repo: Path, tmp_path: Path, plan_nice: int | None, added: int
+) -> None:
+    """By default agents yield the CPU to the cockpit; agent_nice: 0 gives an equal share."""
+    reports = script_agent(
+        tmp_path,
+        "reports",
+        """
+        print(f"nice {os.nice(0)}", flush=True)
+        pathlib.Path(FILES[0]).write_text("done\\n")
+        """,
+    )
+    top = {} if plan_nice is None else {"agent_nice": plan_nice}
+    plan = write_plan(
+        tmp_path / "plan.yaml",
+        [{"id": "reports", "files": ["reports.txt"]}],
+        {"reports": reports},
+        **top,
+    )
+    lines: list[str] = []
+
+    def sink(event: ev.Event) -> None:
+        if isinstance(event, ev.AgentOutput):
+            lines.extend(event.lines)
+
+    orchestrator = prepare_new_run(plan, repo, ApproveEverything(), sink)
+    result = asyncio.run(orchestrator.run())
+
+    assert result.exit_code == 0, result.message
+    assert lines == [f"nice {min(19, os.nice(0) + added)}"]

@@ -234,6 +234,7 @@ class BuildSteps(RunContext):
             env,
             self.plan.timeout_for(task),
             self.options.grace,
+            self.plan.agent_nice,
         )
         task_state.phase = TaskPhase.RUNNING
         task_state.supervisor_pid = handle.pid

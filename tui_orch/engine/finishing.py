@@ -139,6 +139,7 @@ class FinishSteps(RunContext):
                 dict(os.environ),
                 None,
                 self.options.grace,
+                self.plan.agent_nice,
             )
             record.supervisor_pid, record.supervisor_start = handle.pid, handle.start_time
             self._save()

@@ -48,6 +48,7 @@ class SupervisorSpec:
     status_path: str
     timeout: float | None = None
     grace: float = 5.0
+    nice: int = 0  # added to the agent's CPU niceness
 
     def save(self, path: Path) -> None:
         write_json_atomic(path, asdict(self))
@@ -113,6 +114,7 @@ def start_job(
     env: dict[str, str],
     timeout: float | None,
     grace: float,
+    nice: int = 0,
 ) -> tuple[JobHandle, subprocess.Popen[bytes]]:
     """Start a detached supervisor for argv; return its handle and the Popen to reap it."""
     files.directory.mkdir(parents=True, exist_ok=True)
@@ -126,6 +128,7 @@ def start_job(
         status_path=str(files.status),
         timeout=timeout,
         grace=grace,
+        nice=nice,
     ).save(files.spec)
     with open(files.supervisor_log, "ab") as supervisor_log:
         process = subprocess.Popen(

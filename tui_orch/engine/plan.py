@@ -32,6 +32,7 @@ PLAN_FIELDS = (
     "base",
     "default_agent",
     "max_parallel",
+    "agent_nice",
     "agents",
     "validate",
     "conflicts",
@@ -41,6 +42,10 @@ CONFLICT_FIELDS = (*KINDS, "interval")
 TASK_FIELDS = ("id", "title", "prompt", "files", "depends_on", "agent", "timeout")
 TASK_REQUIRED = ("id", "prompt", "files")
 DEFAULT_MAX_PARALLEL = 4
+# Agents run at a lower CPU priority than the cockpit (as `nice` does by default), so
+# the panes stay responsive when the agents saturate the CPU; 0 gives them an equal share.
+DEFAULT_AGENT_NICE = 10
+MAX_NICE = 19
 TASK_ID = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 # Task ids become branch names tui-orch/<run>/<id>; the integration branch takes this one.
 RESERVED_TASK_IDS = frozenset({"integration"})
@@ -101,6 +106,7 @@ class Plan:
     validate: tuple[ValidateCommand, ...]
     tasks: tuple[Task, ...]
     conflicts: ConflictPolicy = field(default_factory=ConflictPolicy)
+    agent_nice: int = DEFAULT_AGENT_NICE
 
     def task(self, task_id: str) -> Task:
         return next(task for task in self.tasks if task.id == task_id)
@@ -203,6 +209,9 @@ class _PlanBuilder:
         max_parallel = DEFAULT_MAX_PARALLEL
         if "max_parallel" in items:
             max_parallel = reader.whole_number(items["max_parallel"], "max_parallel", 1) or 1
+        agent_nice = DEFAULT_AGENT_NICE
+        if "agent_nice" in items:
+            agent_nice = self._read_nice(items["agent_nice"])
         profiles = dict(self.settings.profiles)
         if "agents" in items:
             read, broken = read_profiles(items["agents"], "agents", reader)
@@ -251,7 +260,17 @@ class _PlanBuilder:
             validate=tuple(validate),
             tasks=tasks,
             conflicts=conflicts,
+            agent_nice=agent_nice,
         )
+
+    def _read_nice(self, node: Located) -> int:
+        nice = self.reader.whole_number(node, "agent_nice", 0)
+        if nice is not None and nice > MAX_NICE:
+            self.reader.problem(
+                node.line, "agent_nice", f"must be at most {MAX_NICE}, found {nice}"
+            )
+            return DEFAULT_AGENT_NICE
+        return DEFAULT_AGENT_NICE if nice is None else nice
 
     # -- top-level fields -------------------------------------------------
 

@@ -81,6 +81,7 @@ class Supervisor:
         timeout = spec.get("timeout")
         self.timeout = float(timeout) if timeout is not None else None  # type: ignore[arg-type]
         self.grace = float(spec.get("grace", 5.0))  # type: ignore[arg-type]
+        self.nice = int(spec.get("nice", 0))  # type: ignore[call-overload]
         self.stop_requested = False
         self.status: dict[str, object] = {
             "state": "running",
@@ -97,6 +98,9 @@ class Supervisor:
         }
 
     def run(self) -> int:
+        if self.nice:
+            with contextlib.suppress(OSError):
+                os.nice(self.nice)  # we and the agent we start, which inherits it
         _become_subreaper()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._request_stop)
