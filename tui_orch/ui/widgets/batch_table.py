@@ -7,6 +7,8 @@ from textual.widgets import DataTable
 
 from tui_orch.engine.plan import Task
 
+COLUMNS = ("batch", "task", "agent", "files", "depends on", "note")
+
 
 class BatchTable(DataTable[Text | str]):
     """One row per task; rows the user chose to skip are marked, not removed."""
@@ -18,17 +20,29 @@ class BatchTable(DataTable[Text | str]):
         self.skippable: set[str] = set()
 
     def on_mount(self) -> None:
-        self.add_columns("batch", "task", "agent", "files", "depends on", "note")
+        self.add_columns(*COLUMNS)
 
     def show(self, batches: list[tuple[int, list[Task]]], skippable: set[str]) -> None:
-        """Fill the table; only tasks in ``skippable`` may be toggled."""
-        self.clear()
+        """Fill the table; only tasks in ``skippable`` may be toggled.
+
+        Columns get their widths here, from their contents: a table whose auto-sized
+        columns grow after it was first drawn can keep a header drawn at the old widths.
+        """
         self._tasks.clear()
         self.skippable = skippable
+        rows: list[tuple[str, list[Text | str]]] = []
         for number, tasks in batches:
             for position, task in enumerate(tasks):
                 self._tasks[task.id] = (number, task)
-                self.add_row(*self._cells(number, position, task), key=task.id, height=None)
+                rows.append((task.id, self._cells(number, position, task)))
+        self.clear(columns=True)
+        for column, label in enumerate(COLUMNS):
+            cells = [label, *(row[column] for _, row in rows)]
+            if label == "note":
+                cells.append("skipped")  # what the column says once the user skips a task
+            self.add_column(label, width=max(_width(cell) for cell in cells))
+        for key, cells in rows:
+            self.add_row(*cells, key=key, height=None)
 
     def _cells(self, number: int, position: int, task: Task) -> list[Text | str]:
         skipped = task.id in self.skipped
@@ -62,3 +76,8 @@ class BatchTable(DataTable[Text | str]):
         for column, value in enumerate(self._cells(number, position, task)):
             self.update_cell_at((self.cursor_row, column), value)
         return None
+
+
+def _width(cell: Text | str) -> int:
+    text = cell if isinstance(cell, Text) else Text(cell)
+    return max((line.cell_len for line in text.split()), default=0)
