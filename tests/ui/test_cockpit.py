@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from textual.widgets._footer import FooterKey
 
 from tests.ui.conftest import MakeApp, at_plan, screen_name, start_batch_one, wait_until
 from tui_orch.engine.jobs import is_alive
@@ -402,3 +403,31 @@ async def test_final_approval_can_say_not_now(make_app: MakeApp) -> None:
     assert git(repo, "rev-parse", "main") == before
     integration = app.orchestrator.state.integration_branch
     assert git(repo, "branch", "--list", integration)
+
+
+async def test_the_footer_keeps_its_keys_across_panes(
+    make_app: MakeApp,
+) -> None:
+    """Tab between panes leaves the footer as it is (no rebuild while agents stream); back
+    from another screen it shows the dashboard's keys again."""
+    setup = make_app()
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await start_batch_one(pilot, app)
+        dashboard = app.dashboard
+        await wait_until(pilot, lambda: isinstance(app.focused, AgentPane))
+        await pilot.pause()
+        keys_before = list(dashboard.query(FooterKey))
+        assert "Kill agent" in [key.description for key in keys_before]
+        await pilot.press("tab")
+        await wait_until(pilot, lambda: app.focused is pane(app, "docs"))
+        await pilot.pause()
+        assert list(dashboard.query(FooterKey)) == keys_before  # the same widgets
+        app.push_screen(HelpModal("help"))
+        await wait_until(pilot, lambda: screen_name(app) == "HelpModal")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen_name(app) == "DashboardScreen")
+        await pilot.pause()
+        assert [key.description for key in dashboard.query(FooterKey)] == [
+            key.description for key in keys_before
+        ]
