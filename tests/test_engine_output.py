@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,23 @@ from tests.run_helpers import script_agent, write_plan
 from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import ApproveEverything
 from tui_orch.engine.launch import prepare_new_run
+
+
+def run_and_collect_output(
+    plan: Path, repo: Path, on_started: Callable[[], None] = lambda: None
+) -> list[str]:
+    """Run the plan through the engine with --yes approvals; every output line, in order."""
+    lines: list[str] = []
+
+    def sink(event: ev.Event) -> None:
+        if isinstance(event, ev.AgentStarted):
+            on_started()
+        if isinstance(event, ev.AgentOutput):
+            lines.extend(event.lines)
+
+    result = asyncio.run(prepare_new_run(plan, repo, ApproveEverything(), sink).run())
+    assert result.exit_code == 0, result.message
+    return lines
 
 
 def test_an_agent_that_finishes_before_its_start_is_recorded_loses_no_line(
@@ -40,18 +58,9 @@ def test_an_agent_that_finishes_before_its_start_is_recorded_loses_no_line(
         [{"id": "quick", "files": ["quick.txt"]}],
         {"quick": quick},
     )
-    lines: list[str] = []
+    # A front end slow to take the AgentStarted event: the agent is done long before.
+    lines = run_and_collect_output(plan, repo, on_started=lambda: time.sleep(1.0))
 
-    def sink(event: ev.Event) -> None:
-        if isinstance(event, ev.AgentStarted):
-            time.sleep(1.0)  # the agent is done long before this returns
-        if isinstance(event, ev.AgentOutput):
-            lines.extend(event.lines)
-
-    orchestrator = prepare_new_run(plan, repo, ApproveEverything(), sink)
-    result = asyncio.run(orchestrator.run())
-
-    assert result.exit_code == 0, result.message
     assert lines == [f"quick line {number}" for number in range(500)]
 
 
@@ -75,14 +84,6 @@ def test_agents_run_at_the_plan_s_lower_cpu_priority(
         {"reports": reports},
         **top,
     )
-    lines: list[str] = []
+    lines = run_and_collect_output(plan, repo)
 
-    def sink(event: ev.Event) -> None:
-        if isinstance(event, ev.AgentOutput):
-            lines.extend(event.lines)
-
-    orchestrator = prepare_new_run(plan, repo, ApproveEverything(), sink)
-    result = asyncio.run(orchestrator.run())
-
-    assert result.exit_code == 0, result.message
     assert lines == [f"nice {min(19, os.nice(0) + added)}"]
