@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -42,6 +43,20 @@ class TailView(Widget):
         # Rendered strips by text: as lines scroll up, the next frame reuses them.
         self._strips: dict[str, Strip] = {}
         self._strip_width = 0
+        self._style: Style | None = None
+
+    @property
+    def line_style(self) -> Style:
+        """The widget's style, worked out once per restyle: Textual walks every ancestor
+        to compute it, and a flood draws hundreds of lines a frame."""
+        if self._style is None:
+            self._style = self.rich_style
+        return self._style
+
+    def notify_style_update(self) -> None:
+        self._style = None
+        self._strips.clear()  # they carry the old style
+        super().notify_style_update()
 
     @property
     def lines(self) -> list[str]:
@@ -58,13 +73,13 @@ class TailView(Widget):
 
     def render_header(self, y: int, width: int) -> Strip:
         """Row y of the header (only called when header_height > 0)."""
-        return Strip.blank(width, self.rich_style)
+        return Strip.blank(width, self.line_style)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y < self.header_height:
             return self.render_header(y, width)
-        style = self.rich_style
+        style = self.line_style
         if width != self._strip_width:
             self._strips.clear()
             self._strip_width = width
