@@ -1,8 +1,9 @@
 """Concurrent changes to one repository through `Workspace` all succeed, thanks to `GitLock`.
 
-Plain concurrent `git worktree add`, `branch` and `commit` on one repository fail at random
-on ``index.lock``, ``config.lock`` or ref locks; every test here starts its threads (or
-processes) at once behind a barrier and runs a few rounds so a flaky lock would show.
+Plain concurrent `git worktree add` and branch changes on one repository fail at random
+(two adds at once read each other's half-made admin directories); commits in separate
+worktrees need no lock. Every test here starts its threads (or processes) at once behind
+a barrier and runs a few rounds so a flaky lock would show.
 """
 
 from __future__ import annotations
@@ -112,6 +113,50 @@ def test_8_commits_at_once_in_8_worktrees(repo: Path, tmp_path: Path, round_numb
         all_at_once(count, lambda i: workspace.commit_all(paths[i], "nothing")) == [False] * count
     )
     assert git(repo, "fsck", "--no-progress") == ""
+
+
+@pytest.mark.parametrize("round_number", range(1, ROUNDS + 1))
+def test_commits_run_beside_worktrees_being_added(
+    repo: Path, tmp_path: Path, round_number: int
+) -> None:
+    """Commits take no lock: 8 commits and 8 worktree adds at once, refs packed."""
+    workspace = Workspace(repo)
+    start = workspace.rev("main")
+    count = 8
+    done = [tmp_path / "done" / f"task-{i}" for i in range(count)]
+    for i, path in enumerate(done):
+        workspace.add_worktree(path, f"done-{round_number}-{i}", start)
+        (path / f"out-{i}.txt").write_text(f"{i}\n")
+    git(repo, "pack-refs", "--all")
+    new = [tmp_path / "new" / f"task-{i}" for i in range(count)]
+
+    def work(i: int) -> object:
+        if i % 2:
+            return workspace.commit_all(done[i // 2], f"work {i // 2}")
+        return workspace.add_worktree(new[i // 2], f"new-{round_number}-{i // 2}", start)
+
+    results = all_at_once(2 * count, work)
+
+    assert results[1::2] == [True] * count
+    for i in range(count):
+        assert git(repo, "log", "-1", "--format=%s", f"done-{round_number}-{i}") == f"work {i}"
+        assert (new[i] / "README.md").read_text() == "demo\n"
+    assert resolved(worktree_paths(repo)) == resolved([repo, *done, *new])
+    assert git(repo, "fsck", "--no-progress") == ""
+
+
+def test_a_commit_does_not_wait_for_the_lock(repo: Path, tmp_path: Path) -> None:
+    """A finished agent's work is committed even while a worktree is being made."""
+    workspace = Workspace(repo)
+    path = tmp_path / "task"
+    workspace.add_worktree(path, "task", "main")
+    (path / "new.txt").write_text("work\n")
+    with workspace.lock.held():
+        committing = threading.Thread(target=workspace.commit_all, args=(path, "work"))
+        committing.start()
+        committing.join(30)
+        assert not committing.is_alive(), "the commit waited for the lock"
+    assert git(repo, "log", "-1", "--format=%s", "task") == "work"
 
 
 def test_two_workspaces_of_one_repository_share_one_lock(repo: Path, tmp_path: Path) -> None:

@@ -2,9 +2,10 @@
 
 GitPython has no API for worktrees, ``merge-tree`` or compare-and-swap ref updates, so
 those run through the git CLI here. Concurrent ``git worktree add`` / branch / ref
-operations on one repository fail at random on ``index.lock`` and ``packed-refs``;
-`GitLock` serialises them within this process (a threading lock) and across processes
-(an ``flock`` on a file in the common git dir).
+operations on one repository fail at random (two ``worktree add`` at once: "failed to
+read .git/worktrees/<name>/commondir"; ``packed-refs`` rewrites); `GitLock` serialises
+them within this process (a threading lock) and across processes (an ``flock`` on a
+file in the common git dir). A commit in a task's own worktree needs no lock.
 """
 
 from __future__ import annotations

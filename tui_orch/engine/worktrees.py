@@ -1,4 +1,4 @@
-"""Worktrees and branches of one repository, each change made under its git lock.
+"""Worktrees and branches of one repository, each shared change made under its git lock.
 
 A task works in its own worktree on its own branch; the integration branch has one
 too. Nothing here ever touches the user's working tree except `fast_forward_checkout`,
@@ -15,6 +15,9 @@ from pathlib import Path
 from tui_orch.engine.gitcli import GitLock, GitResult, common_dir, run_git
 
 FALLBACK_IDENTITY = ("-c", "user.name=tui-orch", "-c", "user.email=tui-orch@localhost")
+# A gc (pack-refs, worktree prune) started by one of our commits could race the
+# worktrees and branches being created beside it; the user's next git command runs it.
+NO_AUTO_GC = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,20 @@ class Workspace:
         self.locked_git("branch", "-D" if force else "-d", "--quiet", branch)
 
     def commit_all(self, worktree: Path, message: str) -> bool:
-        """Commit every change in worktree (new, modified, deleted); False if nothing changed."""
-        with self.lock.held():
-            run_git(["add", "--all"], worktree)
-            if run_git(["diff", "--cached", "--quiet"], worktree, check=False).returncode == 0:
-                return False
-            run_git([*self.identity(), "commit", "--quiet", "--no-verify", "-m", message], worktree)
+        """Commit every change in worktree (new, modified, deleted); False if nothing changed.
+
+        Not under the lock: a commit touches only its worktree's index and its own
+        branch, which git's own lock files keep safe beside any other writer (see
+        tests/test_git_lock.py), so a finished agent's commit never holds up the
+        worktree of the next one. It never starts a gc in the middle of a run either.
+        """
+        run_git(["add", "--all"], worktree)
+        if run_git(["diff", "--cached", "--quiet"], worktree, check=False).returncode == 0:
+            return False
+        run_git(
+            [*self.identity(), *NO_AUTO_GC, "commit", "--quiet", "--no-verify", "-m", message],
+            worktree,
+        )
         return True
 
     def identity(self) -> tuple[str, ...]:
