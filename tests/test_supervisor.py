@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui_orch.engine.jobs import (
     MAX_LINE_BYTES,
@@ -34,7 +36,7 @@ from tui_orch.engine.jobs import (
     stop_job,
     wait_until_stopped,
 )
-from tui_orch.engine.supervisor import process_start_time
+from tui_orch.engine.supervisor import process_start_time, to_json, write_atomic
 from tui_orch.engine.watcher import WatchedJob, watch_jobs
 
 MB = 1024 * 1024
@@ -480,10 +482,42 @@ def test_the_status_file_is_valid_json_at_all_times(tmp_path: Path) -> None:
     assert status.exit_code == 2
     # No temporary files are left next to it.
     assert sorted(p.name for p in job.files.directory.iterdir()) == [
-        "spec.json",
+        "spec.marshal",
         "status.json",
         "supervisor.log",
     ]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_the_supervisors_own_json_writer_agrees_with_the_json_module(value: object) -> None:
+    """The supervisor writes its status without the json module (it loads too much)."""
+    assert json.loads(to_json(value)) == value
+
+
+def test_a_status_with_an_undecodable_file_name_is_still_json(tmp_path: Path) -> None:
+    name = os.fsdecode(b"agent-\xff")  # a lone surrogate, as os.listdir gives it
+    path = tmp_path / "status.json"
+    write_atomic(path, to_json({"message": f"cannot start {name}"}))
+    assert json.loads(path.read_text())["message"] == f"cannot start {name}"
+
+
+def test_the_agent_does_not_inherit_pythons_ignored_sigpipe(tmp_path: Path) -> None:
+    """Python ignores SIGPIPE; an agent (a shell pipeline) must get the default."""
+    job = Job(tmp_path, ["/bin/sh", "-c", "grep SigIgn /proc/$$/status"])
+    assert job.wait().exit_code == 0
+    ignored = int(job.log().decode().split()[-1], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1)), f"SIGPIPE ignored: {ignored:#x}"
 
 
 def test_the_running_status_names_the_agent(tmp_path: Path) -> None:
@@ -505,7 +539,7 @@ def test_the_running_status_names_the_agent(tmp_path: Path) -> None:
 
 
 def test_the_supervisor_module_runs_a_spec(tmp_path: Path) -> None:
-    spec = tmp_path / "spec.json"
+    spec = tmp_path / "spec.marshal"
     SupervisorSpec(
         argv=[sys.executable, "-c", "import sys; print('from spec'); sys.exit(9)"],
         cwd=str(tmp_path),

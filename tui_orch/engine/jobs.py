@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import tui_orch
-from tui_orch.engine.supervisor import process_start_time, write_json_atomic
+from tui_orch.engine.supervisor import process_start_time, write_atomic
 
 READ_CHUNK = 64 * 1024
 # One tick reads at most this much per job: a flood can neither starve the other jobs
@@ -37,6 +38,12 @@ SUPERVISOR_LAUNCH = (
 )
 
 
+def write_json_atomic(path: Path, data: object) -> None:
+    """JSON that a reader sees whole or not at all. ``json.dumps`` without indentation
+    runs in C: a run's state is saved at every step."""
+    write_atomic(path, json.dumps(data))
+
+
 @dataclass
 class SupervisorSpec:
     """What a supervisor runs and where it reports; written by the engine as JSON."""
@@ -51,7 +58,8 @@ class SupervisorSpec:
     nice: int = 0  # added to the agent's CPU niceness
 
     def save(self, path: Path) -> None:
-        write_json_atomic(path, asdict(self))
+        """In `marshal`, which the supervisor reads without importing anything."""
+        write_atomic(path, marshal.dumps(asdict(self)))
 
 
 @dataclass
@@ -88,7 +96,7 @@ class JobFiles:
 
     @property
     def spec(self) -> Path:
-        return self.directory / "spec.json"
+        return self.directory / "spec.marshal"
 
     @property
     def status(self) -> Path:

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
-from tui_orch.engine.jobs import JobFiles, JobHandle
-from tui_orch.engine.supervisor import write_json_atomic
+from tui_orch.engine.jobs import JobFiles, JobHandle, write_json_atomic
 
 STATE_VERSION = 1
 
