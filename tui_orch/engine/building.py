@@ -62,7 +62,8 @@ class BuildSteps(RunContext):
         Each agent starts as soon as its worktree is ready and is followed from that
         moment, so the first agent's output shows while the others are still starting.
         """
-        await asyncio.to_thread(self._settle_ended_while_away, tasks)
+        if any(task.phase is TaskPhase.RUNNING for task in tasks):  # only after a restart
+            await asyncio.to_thread(self._settle_ended_while_away, tasks)
         to_start = [t for t in tasks if t.phase in (TaskPhase.PENDING, TaskPhase.FAILED)]
         attached = [
             self._follow_again(task)

@@ -151,7 +151,14 @@ class Orchestrator(BuildSteps, FinishSteps):
         """Run (or resume) to the end; never raises for a failed run, only returns."""
         with self._driver_lock():
             try:
-                self._prepare()
+                # Off the event loop (it creates the integration worktree), and whole:
+                # a cancel waits for it, so what it made is known to the stop that follows.
+                preparing = asyncio.ensure_future(asyncio.to_thread(self._prepare))
+                try:
+                    await asyncio.shield(preparing)
+                except asyncio.CancelledError:
+                    await preparing
+                    raise
                 while self.state.batch_index < len(self.state.batches):
                     await self._run_batch(self.state.batch_index)
                 await self._finish()

@@ -18,7 +18,7 @@ One runs per agent, started while other agents already load the CPU, and its sta
 is part of every agent's: so it imports only modules that load no others (`_signal`
 rather than `signal`, which loads `enum`; fork and exec rather than `subprocess`;
 its spec in `marshal` and its status written by a few lines rather than `json`, which
-loads `re`). That takes a supervised start from 30 to 12 ms of CPU.
+loads `re`). That takes a supervised start from 30 to 20 ms of CPU.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ in threads); its events arrive through `EngineBridge`, output batched once per f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
@@ -80,13 +81,22 @@ class OrchApp(App[int]):
         if decision is None and self.orchestrator is None:
             self.exit(0, return_code=0)
 
-    def start_from_plan(self, decision: BatchDecision) -> str | None:
-        """Create the run (called by the plan screen); returns why it cannot start, if so."""
+    async def start_from_plan(self, decision: BatchDecision) -> str | None:
+        """Create the run (called by the plan screen); returns why it cannot start, if so.
+
+        Reading the plan again and asking git about the repository takes tens of
+        milliseconds: in a thread, so the screen does not freeze at the key press.
+        """
         assert self.launch.plan is not None
         approver = self._approver(first_batch=decision)
         try:
-            orchestrator = prepare_new_run(
-                self.launch.plan, self.launch.repo, approver, self.bridge, self.launch.options
+            orchestrator = await asyncio.to_thread(
+                prepare_new_run,
+                self.launch.plan,
+                self.launch.repo,
+                approver,
+                self.bridge,
+                self.launch.options,
             )
         except InputError as error:
             return "\n".join(str(problem) for problem in error.problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -55,7 +55,7 @@ The plan as it will run: each batch, its tasks, their agents and files.
         self,
         plan_path: Path,
         repo: Path | None,
-        start: Callable[[BatchDecision], str | None],
+        start: Callable[[BatchDecision], Awaitable[str | None]],
     ) -> None:
         super().__init__(id="plan-screen")
         self.plan_path = plan_path
@@ -115,12 +115,13 @@ The plan as it will run: each batch, its tasks, their agents and files.
         table.show(batches, skippable=set(report.batches[0].task_ids))
         table.focus()
 
-    def action_start(self) -> None:
+    async def action_start(self) -> None:
         if self.report is None:
             self.notify("The plan has problems; fix them first.", severity="error")
             return
         decision = BatchDecision.approve(frozenset(self.query_one(BatchTable).skipped))
-        refusal = self.start(decision)
+        # Awaited in the app's key handling, so a second key waits until this is done.
+        refusal = await self.start(decision)
         if refusal:
             self.notify(refusal, severity="error", title="cannot start", timeout=30)
             return
