@@ -22,6 +22,7 @@ from tui_orch.ui.screens.plan import PlanScreen
 from tui_orch.ui.widgets.agent_pane import AgentPane
 from tui_orch.ui.widgets.batch_table import BatchTable
 from tui_orch.ui.widgets.log_view import LogView
+from tui_orch.ui.widgets.run_tree import RunTree
 
 SIZE = (120, 36)
 
@@ -68,6 +69,12 @@ async def test_a_whole_run_through_every_approval(make_app: MakeApp) -> None:
             "api": "merged",
             "validate": "passed",
         }
+        tree = app.dashboard.query_one(RunTree)
+        assert [str(node.label) for node in tree.root.children] == [
+            "✔ batch 1",
+            "✔ batch 2",
+            "✔ batch 3",
+        ]
     assert git(repo, "rev-parse", "main") != base_before
     assert (repo / "src/shop/api.py").exists()
     assert git(repo, "branch", "--format=%(refname:short)") == "main"

@@ -166,6 +166,7 @@ validator when it runs), its border coloured by state, which is also written out
                 self._refresh_pane(event.task_id)
             case ev.MergeDone():
                 self._set_state(event.task_id, "merged")
+                self._mark_batch_merged(event.batch)
             case ev.MergeConflict():
                 self._badge(event.task_id, "merge", f"merge conflict: {', '.join(event.paths)}")
                 self.notify(
@@ -208,6 +209,12 @@ validator when it runs), its border coloured by state, which is also written out
                 self.facts.phase = event.outcome
                 self._message(event.message)
         self.tick()
+
+    def _mark_batch_merged(self, number: int) -> None:
+        """A batch whose every task is merged (or left out) is done, even the last one."""
+        task_ids = self.batches[number - 1] if 1 <= number <= len(self.batches) else []
+        if all(self.task_states.get(t) in ("merged", "skipped", "excluded") for t in task_ids):
+            self.query_one(RunTree).show_batch(number, current=False, done=True)
 
     def show_output(self, key: str, pending: PendingOutput) -> None:
         pane = self._pane(key)
