@@ -241,3 +241,38 @@ def test_resume_reattaches_to_agents_that_are_still_running(
     assert {t["id"]: t["attempts"] for t in state["tasks"].values()} == {"a": 1, "b": 1}
     assert (repo / "a.txt").read_text() == "written by a\n"
     assert (repo / "b.txt").read_text() == "written by b\n"
+
+
+def test_resume_follows_an_agent_the_dead_runner_never_recorded(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner died after starting b's agent but before saving that it had (its state
+    says b never started): resume finds the agent by its supervisor's status and follows
+    it to its end; it never starts a second agent in b's worktree."""
+    markers = tmp_path / "markers"
+    markers.mkdir()  # no marker: both agents succeed
+    monkeypatch.setenv("FAIL_MARKER_DIR", str(markers))
+    killed = start_and_kill_runner(repo, tmp_path)
+    state_path = killed.run_dir / "state.json"
+    state = json.loads(state_path.read_text())
+    state["tasks"]["b"].update(  # b as it was saved just before its agent started
+        phase="pending", start_commit="", supervisor_pid=None, supervisor_start="",
+        attempts=0, started_at=None,
+    )  # fmt: skip
+    state_path.write_text(json.dumps(state))
+    done = run_cli(
+        "resume", killed.run_id, "--repo", str(repo), "--headless", "--yes", "--json",
+        cwd=repo,
+    )  # fmt: skip
+    assert done.code == 0, done.stdout + done.stderr
+    events = json_events(done)
+    assert [e for e in events if e["event"] == "agent_started"] == []
+    notices = [str(e["message"]) for e in events if e["event"] == "notice"]
+    assert any("task 'b': its agent was started by a tui-orch" in n for n in notices), notices
+    # One agent only: its lines once, no second attempt appended to the log.
+    log_b = (killed.run_dir / "logs" / "b.log").read_text().splitlines()
+    assert log_b == expected_lines("b")
+    state = json.loads(state_path.read_text())
+    assert state["phase"] == "merged"
+    assert state["tasks"]["b"]["attempts"] == 1
+    assert git(repo, "show", "main:b.txt") == "written by b"

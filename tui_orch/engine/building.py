@@ -62,7 +62,8 @@ class BuildSteps(RunContext):
         Each agent starts as soon as its worktree is ready and is followed from that
         moment, so the first agent's output shows while the others are still starting.
         """
-        if any(task.phase is TaskPhase.RUNNING for task in tasks):  # only after a restart
+        if self.resumed:  # only a restart can find agents it did not start itself
+            await asyncio.to_thread(self._adopt_unrecorded, tasks)
             await asyncio.to_thread(self._settle_ended_while_away, tasks)
         to_start = [t for t in tasks if t.phase in (TaskPhase.PENDING, TaskPhase.FAILED)]
         attached = [
@@ -174,6 +175,35 @@ class BuildSteps(RunContext):
             self.emit(ev.Notice, message=f"conflict check skipped this round: {error}")
             return
         self._report_conflicts(appeared, gone)
+
+    def _adopt_unrecorded(self, tasks: list[TaskState]) -> None:
+        """Agents that a tui-orch started but died before recording (between the start
+        and the save): found by their supervisor's status file and followed like any
+        running agent, so a resume never starts a second agent in the same worktree."""
+        start = ""
+        for task in tasks:
+            if task.phase not in (TaskPhase.PENDING, TaskPhase.FAILED):
+                continue
+            status = read_status(self.store.task_files(self.state.run_id, task.id))
+            last_recorded = task.ended_at or task.started_at or 0.0
+            if status is None or status.started_at <= last_recorded:
+                continue  # nothing started since the last attempt we know of
+            # The batch's start point (the integration head) was saved with it, or not.
+            start = start or self.workspace.rev(self.state.integration_branch)
+            task.start_commit = task.start_commit or start
+            task.phase = TaskPhase.RUNNING
+            task.supervisor_pid = status.supervisor_pid
+            task.supervisor_start = status.supervisor_start
+            task.attempts += 1
+            task.started_at = status.started_at
+            task.ended_at = task.exit_code = None
+            task.reason = task.message = ""
+            self._save()
+            self.emit(
+                ev.Notice,
+                message=f"task '{task.id}': its agent was started by a tui-orch that stopped "
+                "before recording it; following that agent instead of starting another",
+            )
 
     def _settle_ended_while_away(self, tasks: list[TaskState]) -> None:
         """Agents that ended while no tui-orch was watching: record (and commit) them now,
