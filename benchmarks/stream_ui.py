@@ -4,6 +4,9 @@ For each of ``--rounds`` rounds it measures, each in a fresh process:
 
 * baseline: the same agents started by a bare asyncio program that reads their stdout
   and writes it to files (the least any tool must do);
+* the same bare reader, each agent in a git worktree made just before it starts, one
+  worktree at a time as git requires (the least a tool that gives agents worktrees
+  must do);
 * app: the real OrchApp over the real engine (worktrees, supervisors, log files, the
   bridge, panes), until every line is on disk and counted on screen;
 * app with a quarter of the lines, to show memory does not grow with the line count.
@@ -116,6 +119,63 @@ async def measure_baseline(work: Path, agents: int, lines: int) -> dict[str, flo
     }
 
 
+async def measure_baseline_with_worktrees(work: Path, agents: int, lines: int) -> dict[str, float]:
+    """The bare reader, each agent in a worktree of its own made first, as git requires
+    them made: one at a time (two `git worktree add` at once fail). What any tool that
+    gives agents worktrees must do at the least; tui-orch also supervises, records and
+    draws."""
+    repo, _plan = make_repo(work, agents, lines)
+    script = work / "agent.py"
+    meter = StallMeter()
+    meter.start()
+    start = time.perf_counter()
+    ready: asyncio.Queue[int | None] = asyncio.Queue()
+
+    async def make_worktrees() -> None:
+        for index in range(agents):
+            process = await asyncio.create_subprocess_exec(
+                "git", "worktree", "add", "--quiet", "-b", f"t{index}", str(work / f"w{index}"),
+                cwd=repo,
+            )  # fmt: skip
+            assert await process.wait() == 0
+            ready.put_nowait(index)
+        ready.put_nowait(None)
+
+    async def one(index: int) -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(script),
+            str(lines),
+            stdout=asyncio.subprocess.PIPE,
+            env={"TUI_ORCH_TASK_ID": f"t{index}"},
+            cwd=work / f"w{index}",
+        )
+        assert process.stdout is not None
+        with open(work / f"t{index}.log", "wb") as log:
+            while chunk := await process.stdout.read(65536):
+                log.write(chunk)
+        await process.wait()
+
+    making = asyncio.create_task(make_worktrees())
+    readers = []
+    while (index := await ready.get()) is not None:
+        readers.append(asyncio.create_task(one(index)))
+    await making
+    await asyncio.gather(*readers)
+    total = time.perf_counter() - start
+    meter.stop()
+    written = sum(len((work / f"t{i}.log").read_bytes().splitlines()) for i in range(agents))
+    assert written == agents * lines, written
+    stall = meter.worst()
+    return {
+        "total": total,
+        "stream": total,
+        "stall": stall,
+        "stream_stall": stall,
+        "rss": peak_rss_mb(),
+    }
+
+
 def make_repo(work: Path, agents: int, lines: int) -> tuple[Path, Path]:
     repo = work / "repo"
     repo.mkdir()
@@ -211,7 +271,11 @@ async def measure_app(work: Path, agents: int, lines: int) -> dict[str, float]:
 
 def child(mode: str, agents: int, lines: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tui-orch-bench-") as work:
-        measure = measure_baseline if mode == "baseline" else measure_app
+        measure = {
+            "baseline": measure_baseline,
+            "worktrees": measure_baseline_with_worktrees,
+            "app": measure_app,
+        }[mode]
         print(json.dumps(asyncio.run(measure(Path(work), agents, lines))))
 
 
@@ -231,14 +295,20 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=16)
     parser.add_argument("--lines", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--child", choices=["baseline", "app"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["baseline", "worktrees", "app"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.agents, args.lines)
         return
-    results: dict[str, list[dict[str, float]]] = {"baseline": [], "app": [], "app-quarter": []}
+    results: dict[str, list[dict[str, float]]] = {
+        "baseline": [],
+        "worktrees": [],
+        "app": [],
+        "app-quarter": [],
+    }
     for _ in range(args.rounds):
         results["baseline"].append(run_child("baseline", args.agents, args.lines))
+        results["worktrees"].append(run_child("worktrees", args.agents, args.lines))
         results["app"].append(run_child("app", args.agents, args.lines))
         results["app-quarter"].append(run_child("app", args.agents, max(1, args.lines // 4)))
 
@@ -252,6 +322,7 @@ def main() -> None:
     )
     for mode, label in (
         ("baseline", "bare asyncio reader"),
+        ("worktrees", "bare reader + worktrees"),
         ("app", "tui-orch app"),
         ("app-quarter", f"tui-orch app, {args.lines // 4} lines"),
     ):
@@ -265,6 +336,8 @@ def main() -> None:
     print(
         f"app / baseline: streaming {stream_ratio:.2f}x, total (with worktrees) {total_ratio:.2f}x"
     )
+    floor_ratio = median("app", "total") / median("worktrees", "total")
+    print(f"app / bare reader with worktrees: total {floor_ratio:.2f}x")
     print(
         f"memory with 4x the lines: {median('app', 'rss') - median('app-quarter', 'rss'):+.1f} MB"
     )
