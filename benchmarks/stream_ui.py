@@ -239,7 +239,7 @@ async def measure_app(work: Path, agents: int, lines: int) -> dict[str, float]:
         while True:
             await asyncio.sleep(0.01)
             panes = list(app.dashboard.panes.values())
-            if len(panes) == agents and all(p.line_count >= lines for p in panes):
+            if len(panes) == agents and all(p.line_count >= lines and p.visible for p in panes):
                 break
             if time.perf_counter() - start > TIMEOUT:
                 counts = {pane.task_id: pane.line_count for pane in panes}

@@ -11,9 +11,13 @@ import pytest
 from textual.widgets._footer import FooterKey
 
 from tests.ui.conftest import MakeApp, at_plan, screen_name, start_batch_one, wait_until
+from tui_orch.engine import events as ev
 from tui_orch.engine.jobs import is_alive
 from tui_orch.engine.state import RunStore, TaskPhase
 from tui_orch.engine.worktrees import Workspace
+from tui_orch.launch_spec import Launch
+from tui_orch.ui.app import OrchApp
+from tui_orch.ui.messages import EngineEventArrived
 from tui_orch.ui.screens.dashboard import DashboardScreen
 from tui_orch.ui.screens.diff_viewer import DiffScreen
 from tui_orch.ui.screens.help import HelpModal
@@ -438,3 +442,33 @@ async def test_the_footer_keeps_its_keys_across_panes(
         assert [key.description for key in dashboard.query(FooterKey)] == [
             key.description for key in keys_before
         ]
+
+
+async def test_sixteen_new_panes_appear_four_per_frame() -> None:
+    """Drawing sixteen new panes at once holds the screen for one long frame; the first
+    four show at once and the others over the next frames, and all of them end up shown."""
+    app = OrchApp(Launch())  # the dashboard alone, fed the engine's events by hand
+    task_ids = [f"task-{number}" for number in range(1, 17)]
+    async with app.run_test(size=(200, 60)) as pilot:
+        dashboard = app.dashboard
+        dashboard.show_plan([task_ids], dict.fromkeys(task_ids, "flood"))
+        event = ev.BatchStarted(run_id="r", number=1, total=1, task_ids=tuple(task_ids))
+        dashboard.apply_event(EngineEventArrived(event))
+        panes = [dashboard.panes[task_id] for task_id in task_ids]
+        assert [pane.visible for pane in panes] == [True] * 4 + [False] * 12
+        shown: list[int] = []  # how many panes are shown after each screen refresh
+
+        def count() -> None:
+            shown.append(sum(pane.visible for pane in panes))
+            if shown[-1] < len(panes) and len(shown) < 20:
+                app.call_after_refresh(count)
+
+        app.call_after_refresh(count)
+        await wait_until(pilot, lambda: bool(shown) and shown[-1] == len(panes))
+        # Never more than four new panes drawn by one refresh.
+        steps = [after - before for before, after in zip([4, *shown], shown, strict=False)]
+        assert all(0 <= step <= 4 for step in steps), shown
+        # The next batch reuses the panes: none of them is hidden again.
+        event = ev.BatchStarted(run_id="r", number=2, total=2, task_ids=tuple(task_ids[:6]))
+        dashboard.apply_event(EngineEventArrived(event))
+        assert all(pane.visible for pane in dashboard.panes.values())

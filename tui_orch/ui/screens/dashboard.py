@@ -22,6 +22,10 @@ from tui_orch.ui.widgets.run_tree import RunTree
 from tui_orch.ui.widgets.status_bar import RunFacts, StatusBar
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
+# Drawing sixteen new panes in one frame holds the screen for about 70 ms: new panes
+# after the first few appear this many per frame instead.
+PANES_SHOWN_PER_FRAME = 4
+
 # Task states shown for an AgentExited reason other than a clean exit.
 EXIT_STATES = {
     "timeout": "failed",
@@ -92,6 +96,7 @@ validator when it runs), its border coloured by state, which is also written out
         self.clock = clock
         self.facts = RunFacts()
         self.batches: list[list[str]] = []
+        self._unrevealed: list[AgentPane] = []  # mounted, drawn over the next frames
         self.agents: dict[str, str] = {}
         self.task_states: dict[str, str] = {}
         self.clocks: dict[str, TaskClock] = {}
@@ -180,6 +185,7 @@ validator when it runs), its border coloured by state, which is also written out
                 self.task_states[VALIDATOR_KEY] = "running"
                 self.agents[VALIDATOR_KEY] = event.command
                 if not self._pane(VALIDATOR_KEY):
+                    self._set_columns(len(self.pane_keys) + 1)
                     self._add_pane(VALIDATOR_KEY)
                 self._refresh_pane(VALIDATOR_KEY)
             case ev.ValidationResult():
@@ -254,25 +260,41 @@ validator when it runs), its border coloured by state, which is also written out
             surplus.remove()
         self.pane_keys = []
         self.panes = {}
+        self._set_columns(len(task_ids))  # once: each change restyles the whole grid
+        first_new = max(len(shown), PANES_SHOWN_PER_FRAME)
         for index, task_id in enumerate(task_ids):
-            self._add_pane(task_id, shown[index] if index < len(shown) else None)
+            reuse = shown[index] if index < len(shown) else None
+            self._add_pane(task_id, reuse, hidden=index >= first_new)
+        # New panes beyond the first few are drawn a few per frame, not all in one.
+        self._unrevealed = [pane for pane in self.panes.values() if pane.has_class("-unrevealed")]
+        if self._unrevealed:
+            self.call_after_refresh(self._reveal_more)
 
-    def _add_pane(self, key: str, reuse: AgentPane | None = None) -> None:
+    def _reveal_more(self) -> None:
+        group = self._unrevealed[:PANES_SHOWN_PER_FRAME]
+        self._unrevealed = self._unrevealed[PANES_SHOWN_PER_FRAME:]
+        for pane in group:
+            pane.remove_class("-unrevealed")
+        if self._unrevealed:
+            self.call_after_refresh(self._reveal_more)
+
+    def _set_columns(self, count: int) -> None:
         grid = self.query_one("#pane-grid", Grid)
-        self.pane_keys.append(key)
-        number = len(self.pane_keys)
-        if reuse is None:
-            pane = AgentPane(key, self.agents.get(key, ""), number)
-            grid.mount(pane)
-        else:
-            pane = reuse
-            pane.reuse(key, self.agents.get(key, ""), number)
-        self.panes[key] = pane
-        count = number
         columns = 1 if count == 1 else 2 if count <= 4 else 3 if count <= 9 else 4
         for n in (1, 2, 3, 4):
             if grid.has_class(f"-cols-{n}") != (n == columns):
                 grid.set_class(n == columns, f"-cols-{n}")
+
+    def _add_pane(self, key: str, reuse: AgentPane | None = None, hidden: bool = False) -> None:
+        self.pane_keys.append(key)
+        number = len(self.pane_keys)
+        if reuse is None:
+            pane = AgentPane(key, self.agents.get(key, ""), number, hidden=hidden)
+            self.query_one("#pane-grid", Grid).mount(pane)
+        else:
+            pane = reuse
+            pane.reuse(key, self.agents.get(key, ""), number)
+        self.panes[key] = pane
         pane.set_state(self.task_states.get(key, "pending"))
         pane.set_badges(self.badges.get(key, []))
         early = self._early_output.pop(key, None)

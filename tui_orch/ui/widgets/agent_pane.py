@@ -37,8 +37,9 @@ class AgentPane(TailView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"agent-pane--header"}
     header_height = 1
 
-    def __init__(self, task_id: str, agent: str, number: int) -> None:
-        super().__init__(classes="agent-pane -pending")
+    def __init__(self, task_id: str, agent: str, number: int, hidden: bool = False) -> None:
+        """``hidden``: mounted now, shown (class -unrevealed removed) a frame or two later."""
+        super().__init__(classes="agent-pane -pending" + (" -unrevealed" if hidden else ""))
         self.task_id = task_id
         self.agent = agent
         self.number = number
