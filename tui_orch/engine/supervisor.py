@@ -150,7 +150,7 @@ class Supervisor:
                 log_fd, f"cannot start {self.argv[0]}: its working directory {self.cwd} is gone"
             )
             return None
-        error = ""
+        pid, error = 0, ""
         try:
             pid, error = _spawn(self.argv, self.cwd, self.env, log_fd)
         except OSError as fork_error:  # no fork at all (out of processes or memory)
