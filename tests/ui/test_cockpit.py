@@ -472,3 +472,22 @@ async def test_sixteen_new_panes_appear_four_per_frame() -> None:
         event = ev.BatchStarted(run_id="r", number=2, total=2, task_ids=tuple(task_ids[:6]))
         dashboard.apply_event(EngineEventArrived(event))
         assert all(pane.visible for pane in dashboard.panes.values())
+
+
+async def test_a_search_follows_a_growing_log(tmp_path: Path) -> None:
+    """While the agent still writes, new lines that match join the matches, including a
+    line that was half written when searched; nothing else is searched again."""
+    log = tmp_path / "agent.log"
+    log.write_bytes(b"start\nfound one\nhalf a li")
+    app = OrchApp(Launch())
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(LogScreen("Log  agent", log))
+        await pilot.pause()
+        view = app.screen.query_one(LogView)
+        await pilot.press("slash", *"FOUND", "enter")
+        assert view.matches == [1]
+        with open(log, "ab") as writer:
+            writer.write(b"ne, found\nnothing\nfound three\n")
+        await wait_until(pilot, lambda: view.line_count == 5)
+        assert view.matches == [1, 2, 4]
+        assert view.line_text(2) == "half a line, found"

@@ -2,12 +2,12 @@
 
 Like toolong, it indexes where each line starts and renders only the rows on screen,
 reading them from the file as needed; memory grows with the number of lines (8 bytes
-each), not their size. Follow mode re-indexes the new tail a few times a second.
+each), not their size. Follow mode indexes the new tail a few times a second, and an
+active search looks only at the new lines (see `LineIndex`).
 """
 
 from __future__ import annotations
 
-from array import array
 from pathlib import Path
 
 from rich.segment import Segment
@@ -17,9 +17,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui_orch.ui.line_index import LineIndex
 from tui_orch.ui.text_utils import clean_line
 
-INDEX_CHUNK = 1024 * 1024
 SHOWN_BYTES = 4096  # of a very long line, this much is drawn
 
 
@@ -31,9 +31,7 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, path: Path, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.path = path
-        self._starts = array("Q", [0])
-        self._indexed = 0
-        self._width = 0
+        self.index = LineIndex(path)
         self._cache: dict[int, str] = {}
         self.query_text = ""
         self.matches: list[int] = []
@@ -42,53 +40,41 @@ class LogView(ScrollView, can_focus=True):
     @property
     def line_count(self) -> int:
         """Complete lines, plus a last line still being written."""
-        return len(self._starts) - 1 + (1 if self._indexed > self._starts[-1] else 0)
+        return self.index.line_count
 
     def on_mount(self) -> None:
-        self.reindex()
+        self._follow_tick()
         self.set_interval(0.25, self._follow_tick)
 
     def _follow_tick(self) -> None:
         if self.reindex() and self.follow:
             self.scroll_end(animate=False)
+        if not self.index.caught_up:  # a large file: the rest over the next frames
+            self.set_timer(0.01, self._follow_tick)
 
     def reindex(self) -> bool:
         """Index lines added to the file since the last call; True when there were some."""
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self._indexed)
-                grew = False
-                while chunk := handle.read(INDEX_CHUNK):
-                    position = 0
-                    while (newline := chunk.find(b"\n", position)) >= 0:
-                        self._width = max(self._width, min(newline - position, SHOWN_BYTES))
-                        self._starts.append(self._indexed + newline + 1)
-                        position = newline + 1
-                    self._indexed += len(chunk)
-                    grew = True
-        except FileNotFoundError:
+        last_line = max(0, self.index.line_count - 1)  # it may have been incomplete
+        if not self.index.extend(width_cap=SHOWN_BYTES):
             return False
-        if grew:
-            self._cache.pop(len(self._starts) - 2, None)
-            self._cache.pop(len(self._starts) - 1, None)
-            self.virtual_size = Size(self._width + 2, self.line_count)
-            if self.query_text:
-                self.search(self.query_text, keep_position=True)
-            self.refresh()
-        return grew
+        self._cache.pop(last_line, None)
+        self.virtual_size = Size(self.index.width + 2, self.line_count)
+        if self.query_text:
+            needle = self.query_text.encode("utf-8", errors="replace")
+            self.matches = [line for line in self.matches if line < last_line]
+            self.matches += self.index.find(needle, first_line=last_line)
+            self.match_index = min(self.match_index, len(self.matches) - 1)
+        self.refresh()
+        return True
 
     def line_text(self, number: int) -> str:
         """Line number (0-based) as display text."""
         if number in self._cache:
             return self._cache[number]
-        start = self._starts[number]
-        end = self._starts[number + 1] if number + 1 < len(self._starts) else self._indexed
-        with open(self.path, "rb") as handle:
-            handle.seek(start)
-            data = handle.read(min(end - start, SHOWN_BYTES))
+        data, length = self.index.read(number, SHOWN_BYTES)
         text = clean_line(data.rstrip(b"\n").rstrip(b"\r").decode("utf-8", errors="replace"))
-        if end - start > SHOWN_BYTES:
-            text += f" … [{end - start - SHOWN_BYTES} more bytes]"
+        if length > SHOWN_BYTES:
+            text += f" … [{length - SHOWN_BYTES} more bytes]"
         if len(self._cache) > 2000:
             self._cache.clear()
         self._cache[number] = text
@@ -125,29 +111,12 @@ class LogView(ScrollView, can_focus=True):
 
     # -- search ----------------------------------------------------------------
 
-    def search(self, text: str, keep_position: bool = False) -> int:
+    def search(self, text: str) -> int:
         """Find every line containing text (case-insensitive); jump to the first. Returns count."""
-        previous = self._current_match_line
         self.query_text = text
-        needle = text.lower().encode("utf-8", errors="replace")
-        self.matches = []
-        if needle:
-            with open(self.path, "rb") as handle:
-                for number in range(self.line_count):
-                    start = self._starts[number]
-                    end = (
-                        self._starts[number + 1]
-                        if number + 1 < len(self._starts)
-                        else self._indexed
-                    )
-                    handle.seek(start)
-                    if needle in handle.read(end - start).lower():
-                        self.matches.append(number)
-        if keep_position and previous in self.matches:
-            self.match_index = self.matches.index(previous)
-        else:
-            self.match_index = 0 if self.matches else -1
-            self._show_match()
+        self.matches = self.index.find(text.encode("utf-8", errors="replace"))
+        self.match_index = 0 if self.matches else -1
+        self._show_match()
         self.refresh()
         return len(self.matches)
 
