@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from tests.ui.conftest import MakeApp, at_plan, screen_name, start_batch_one, wait_until
@@ -19,7 +20,7 @@ from tui_orch.launch_spec import Launch
 from tui_orch.ui.app import OrchApp
 from tui_orch.ui.messages import EngineEventArrived
 from tui_orch.ui.screens.dashboard import DashboardScreen
-from tui_orch.ui.screens.diff_viewer import DiffScreen
+from tui_orch.ui.screens.diff_viewer import SHOWN_DIFF_LINES, DiffScreen
 from tui_orch.ui.screens.help import HelpModal
 from tui_orch.ui.screens.log_viewer import LogScreen
 from tui_orch.ui.screens.plan import PlanScreen
@@ -491,3 +492,26 @@ async def test_a_search_follows_a_growing_log(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: view.line_count == 5)
         assert view.matches == [1, 2, 4]
         assert view.line_text(2) == "half a line, found"
+
+
+async def test_a_huge_diff_shows_its_start_and_says_where_the_rest_is(repo: Path) -> None:
+    """An agent that wrote a 5,000-line file: the diff shows the first lines, then one line
+    naming the file, instead of highlighting all of it while the screen waits."""
+    start = git(repo, "rev-parse", "HEAD")
+    generated = repo / "generated.py"
+    generated.write_text("".join(f"value_{n} = {n}\n" for n in range(5000)))
+    app = OrchApp(Launch())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = DiffScreen("gen", repo, start)
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: len(screen.changes) == 1)
+        text = screen.query_one("#diff-text", Static)
+
+        def shown() -> list[str]:
+            return str(getattr(text.content, "code", "")).splitlines()
+
+        await wait_until(pilot, lambda: len(shown()) > 1)
+        shown_lines = shown()
+        assert len(shown_lines) == SHOWN_DIFF_LINES + 1
+        assert "+value_0 = 0" in shown_lines
+        assert shown_lines[-1].endswith(f"more lines not shown; the file: {generated}")

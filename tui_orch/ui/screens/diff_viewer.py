@@ -17,6 +17,9 @@ from textual.widgets.option_list import Option
 from tui_orch.engine.snapshots import FileChange, changed_files, file_diff, snapshot_tree
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
+# Lines of one file's diff drawn at most (2,000 highlight in about 50 ms).
+SHOWN_DIFF_LINES = 2000
+
 
 class DiffScreen(Screen[None]):
     """File list on the left, the highlighted file's diff on the right."""
@@ -92,6 +95,13 @@ touching it (uncommitted and new files included, even while the agent runs).
     @work(thread=True, exclusive=True, group="diff-file", exit_on_error=False)
     def load_file(self, path: str) -> None:
         text = file_diff(self.worktree, self.start, path, self.snapshot)
+        lines = text.splitlines()
+        if len(lines) > SHOWN_DIFF_LINES:
+            # Highlighting is drawn on the event loop: a generated file or a lock file
+            # of 20,000 changed lines would hold the screen for most of a second.
+            hidden = len(lines) - SHOWN_DIFF_LINES
+            note = f"# … {hidden} more lines not shown; the file: {self.worktree / path}"
+            text = "\n".join([*lines[:SHOWN_DIFF_LINES], note])
         self.app.call_from_thread(self._show_diff, text)
 
     def _show_diff(self, text: str) -> None:
