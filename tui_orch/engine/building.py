@@ -324,9 +324,7 @@ class BuildSteps(RunContext):
                 f"tui-orch: {task.id}: {title}\n\nRun {self.state.run_id}, agent "
                 f"{self.plan.task(task.id).agent}.",
             )
-            summary = self.workspace.summary(
-                task.start_commit, self.workspace.rev("HEAD", worktree)
-            )
+            summary = self.workspace.summary(task.start_commit, worktree)
             task.head = summary.head
             task.commits = summary.commits
             task.files_changed = list(summary.files)

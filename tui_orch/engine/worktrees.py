@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_orch.engine.gitcli import GitLock, GitResult, common_dir, run_git
+from tui_orch.engine.gitcli import GitError, GitLock, GitResult, common_dir, run_git
 
 FALLBACK_IDENTITY = ("-c", "user.name=tui-orch", "-c", "user.email=tui-orch@localhost")
 # A gc (pack-refs, worktree prune) started by one of our commits could race the
@@ -99,9 +99,12 @@ class Workspace:
         """Uncommitted changes to tracked files, or untracked files that are not ignored."""
         return bool(self.git("status", "--porcelain", cwd=worktree).stdout.strip())
 
-    def summary(self, start: str, head: str) -> CommitSummary:
-        """Commits and changed files from start to head."""
-        commits = int(self.git("rev-list", "--count", f"{start}..{head}").stdout.strip() or 0)
+    def summary(self, start: str, worktree: Path) -> CommitSummary:
+        """Commits and changed files from start to the worktree's HEAD (two git calls)."""
+        # Children before parents, so the first is HEAD itself whatever the dates say.
+        commits = self.git("rev-list", "--topo-order", f"{start}..HEAD", cwd=worktree)
+        shas = commits.stdout.split()
+        head = shas[0] if shas else start
         files: list[str] = []
         insertions = deletions = 0
         for line in self.git("diff", "--numstat", "-z", start, head).stdout.split("\0"):
@@ -110,7 +113,7 @@ class Workspace:
                 files.append(parts[2])
                 insertions += int(parts[0]) if parts[0].isdigit() else 0
                 deletions += int(parts[1]) if parts[1].isdigit() else 0
-        return CommitSummary(head, commits, tuple(files), insertions, deletions)
+        return CommitSummary(head, len(shas), tuple(files), insertions, deletions)
 
     # -- changing --------------------------------------------------------------
 
@@ -139,13 +142,13 @@ class Workspace:
         worktree of the next one. It never starts a gc in the middle of a run either.
         """
         run_git(["add", "--all"], worktree)
-        if run_git(["diff", "--cached", "--quiet"], worktree, check=False).returncode == 0:
-            return False
-        run_git(
-            [*self.identity(), *NO_AUTO_GC, "commit", "--quiet", "--no-verify", "-m", message],
-            worktree,
-        )
-        return True
+        args = [*self.identity(), *NO_AUTO_GC, "commit", "--quiet", "--no-verify", "-m", message]
+        done = run_git(args, worktree, check=False)
+        if done.returncode == 0:
+            return True
+        if not run_git(["status", "--porcelain"], worktree).stdout.strip():
+            return False  # nothing to commit (asked only then: most commits have work)
+        raise GitError(args, done.returncode, done.stdout, done.stderr)
 
     def identity(self) -> tuple[str, ...]:
         """Config flags naming tui-orch as author, only when the user has no identity set."""
