@@ -17,7 +17,9 @@ from tui_orch.engine.jobs import is_alive
 from tui_orch.engine.state import RunStore, TaskPhase
 from tui_orch.engine.worktrees import Workspace
 from tui_orch.launch_spec import Launch
+from tui_orch.ui import line_index
 from tui_orch.ui.app import OrchApp
+from tui_orch.ui.line_index import LineIndex
 from tui_orch.ui.messages import EngineEventArrived
 from tui_orch.ui.screens.dashboard import DashboardScreen
 from tui_orch.ui.screens.diff_viewer import SHOWN_DIFF_LINES, DiffScreen
@@ -515,3 +517,33 @@ async def test_a_huge_diff_shows_its_start_and_says_where_the_rest_is(repo: Path
         assert len(shown_lines) == SHOWN_DIFF_LINES + 1
         assert "+value_0 = 0" in shown_lines
         assert shown_lines[-1].endswith(f"more lines not shown; the file: {generated}")
+
+
+async def test_a_large_log_is_indexed_over_several_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log larger than one step of indexing is indexed a bounded step at a time (no
+    long frame), and ends up whole, scrolled to its end (follow mode)."""
+    monkeypatch.setattr(line_index, "INDEX_PER_CALL", 4096)
+    steps: list[int] = []
+    extend = LineIndex.extend
+
+    def counting_extend(index: LineIndex, *args: object, **kwargs: object) -> bool:
+        before = index.indexed
+        grew = extend(index, *args, **kwargs)  # type: ignore[arg-type]
+        steps.append(index.indexed - before)
+        return grew
+
+    monkeypatch.setattr(LineIndex, "extend", counting_extend)
+    log = tmp_path / "agent.log"
+    log.write_text("".join(f"line {n}\n" for n in range(20_000)))  # about 170 KB
+    app = OrchApp(Launch())
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(LogScreen("Log  agent", log))
+        await pilot.pause()
+        view = app.screen.query_one(LogView)
+        await wait_until(pilot, lambda: view.line_count == 20_000)
+        await wait_until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y > 0)
+        assert view.line_text(19_999) == "line 19999"
+    assert max(steps) <= 4096
+    assert sum(steps) == log.stat().st_size

@@ -36,9 +36,11 @@ class LineIndex:
         """Complete lines, plus a last line still being written."""
         return len(self.starts) - 1 + (1 if self.indexed > self.starts[-1] else 0)
 
-    def extend(self, budget: int = INDEX_PER_CALL, width_cap: int = 4096) -> bool:
+    def extend(self, budget: int | None = None, width_cap: int = 4096) -> bool:
         """Index what was written since the last call, at most ``budget`` bytes of it
-        (``caught_up`` says whether more is waiting). True when there was something."""
+        (INDEX_PER_CALL by default; ``caught_up`` says whether more is waiting). True
+        when there was something."""
+        budget = INDEX_PER_CALL if budget is None else budget
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(self.indexed)

@@ -32,6 +32,7 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.path = path
         self.index = LineIndex(path)
+        self._catching_up = False  # a timer is indexing the rest of a large file
         self._cache: dict[int, str] = {}
         self.query_text = ""
         self.matches: list[int] = []
@@ -49,8 +50,13 @@ class LogView(ScrollView, can_focus=True):
     def _follow_tick(self) -> None:
         if self.reindex() and self.follow:
             self.scroll_end(animate=False)
-        if not self.index.caught_up:  # a large file: the rest over the next frames
-            self.set_timer(0.01, self._follow_tick)
+        if not self.index.caught_up and not self._catching_up:
+            self._catching_up = True  # a large file: the rest over the next frames
+            self.set_timer(0.01, self._catch_up)
+
+    def _catch_up(self) -> None:
+        self._catching_up = False
+        self._follow_tick()
 
     def reindex(self) -> bool:
         """Index lines added to the file since the last call; True when there were some."""
