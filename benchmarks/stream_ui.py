@@ -83,28 +83,27 @@ class StallMeter:
             self._task.cancel()
 
 
-async def measure_baseline(work: Path, agents: int, lines: int) -> dict[str, float]:
-    script = work / "agent.py"
-    script.write_text(AGENT)
-    meter = StallMeter()
-    meter.start()
-    start = time.perf_counter()
+async def read_agent(work: Path, index: int, lines: int, cwd: Path | None = None) -> None:
+    """Run agent t<index> and copy its stdout to t<index>.log, as a bare reader does."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(work / "agent.py"),
+        str(lines),
+        stdout=asyncio.subprocess.PIPE,
+        env={"TUI_ORCH_TASK_ID": f"t{index}"},
+        cwd=cwd,
+    )
+    assert process.stdout is not None
+    with open(work / f"t{index}.log", "wb") as log:
+        while chunk := await process.stdout.read(65536):
+            log.write(chunk)
+    await process.wait()
 
-    async def one(index: int) -> None:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(script),
-            str(lines),
-            stdout=asyncio.subprocess.PIPE,
-            env={"TUI_ORCH_TASK_ID": f"t{index}"},
-        )
-        assert process.stdout is not None
-        with open(work / f"t{index}.log", "wb") as log:
-            while chunk := await process.stdout.read(65536):
-                log.write(chunk)
-        await process.wait()
 
-    await asyncio.gather(*(one(index) for index in range(agents)))
+def baseline_result(
+    work: Path, agents: int, lines: int, start: float, meter: StallMeter
+) -> dict[str, float]:
+    """A bare reader's measurement, once every line was checked to be on disk."""
     total = time.perf_counter() - start
     meter.stop()
     written = sum(len((work / f"t{i}.log").read_bytes().splitlines()) for i in range(agents))
@@ -117,6 +116,15 @@ async def measure_baseline(work: Path, agents: int, lines: int) -> dict[str, flo
         "stream_stall": stall,
         "rss": peak_rss_mb(),
     }
+
+
+async def measure_baseline(work: Path, agents: int, lines: int) -> dict[str, float]:
+    (work / "agent.py").write_text(AGENT)
+    meter = StallMeter()
+    meter.start()
+    start = time.perf_counter()
+    await asyncio.gather(*(read_agent(work, index, lines) for index in range(agents)))
+    return baseline_result(work, agents, lines, start, meter)
 
 
 async def measure_baseline_with_worktrees(work: Path, agents: int, lines: int) -> dict[str, float]:
@@ -125,55 +133,19 @@ async def measure_baseline_with_worktrees(work: Path, agents: int, lines: int) -
     gives agents worktrees must do at the least; tui-orch also supervises, records and
     draws."""
     repo, _plan = make_repo(work, agents, lines)
-    script = work / "agent.py"
     meter = StallMeter()
     meter.start()
     start = time.perf_counter()
-    ready: asyncio.Queue[int | None] = asyncio.Queue()
-
-    async def make_worktrees() -> None:
-        for index in range(agents):
-            process = await asyncio.create_subprocess_exec(
-                "git", "worktree", "add", "--quiet", "-b", f"t{index}", str(work / f"w{index}"),
-                cwd=repo,
-            )  # fmt: skip
-            assert await process.wait() == 0
-            ready.put_nowait(index)
-        ready.put_nowait(None)
-
-    async def one(index: int) -> None:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(script),
-            str(lines),
-            stdout=asyncio.subprocess.PIPE,
-            env={"TUI_ORCH_TASK_ID": f"t{index}"},
-            cwd=work / f"w{index}",
-        )
-        assert process.stdout is not None
-        with open(work / f"t{index}.log", "wb") as log:
-            while chunk := await process.stdout.read(65536):
-                log.write(chunk)
-        await process.wait()
-
-    making = asyncio.create_task(make_worktrees())
     readers = []
-    while (index := await ready.get()) is not None:
-        readers.append(asyncio.create_task(one(index)))
-    await making
+    for index in range(agents):
+        worktree = work / f"w{index}"
+        process = await asyncio.create_subprocess_exec(
+            "git", "worktree", "add", "--quiet", "-b", f"t{index}", str(worktree), cwd=repo
+        )  # fmt: skip
+        assert await process.wait() == 0
+        readers.append(asyncio.create_task(read_agent(work, index, lines, cwd=worktree)))
     await asyncio.gather(*readers)
-    total = time.perf_counter() - start
-    meter.stop()
-    written = sum(len((work / f"t{i}.log").read_bytes().splitlines()) for i in range(agents))
-    assert written == agents * lines, written
-    stall = meter.worst()
-    return {
-        "total": total,
-        "stream": total,
-        "stall": stall,
-        "stream_stall": stall,
-        "rss": peak_rss_mb(),
-    }
+    return baseline_result(work, agents, lines, start, meter)
 
 
 def make_repo(work: Path, agents: int, lines: int) -> tuple[Path, Path]:

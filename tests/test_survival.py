@@ -204,20 +204,32 @@ def test_one_resume_retries_a_task_that_failed_while_the_runner_was_dead(
     assert_merged(killed_run)
 
 
+def killed_run_of_two_good_agents(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> KilledRun:
+    """Agents a and b both succeed; the runner is SIGKILLed while they print."""
+    markers = tmp_path / "markers"
+    markers.mkdir()  # no marker: both agents succeed
+    monkeypatch.setenv("FAIL_MARKER_DIR", str(markers))
+    return start_and_kill_runner(repo, tmp_path)
+
+
+def resume_json(killed_run: KilledRun) -> list[dict[str, object]]:
+    """`resume --json` of the run, which must merge; its events."""
+    done = run_cli(
+        "resume", killed_run.run_id, "--repo", str(killed_run.repo), "--headless", "--yes",
+        "--json", cwd=killed_run.repo,
+    )  # fmt: skip
+    assert done.code == 0, done.stdout + done.stderr
+    return json_events(done)
+
+
 def test_resume_reattaches_to_agents_that_are_still_running(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Resumed at once, while both agents still print: they are followed, not restarted."""
-    markers = tmp_path / "markers"
-    markers.mkdir()  # no marker: both agents succeed
-    monkeypatch.setenv("FAIL_MARKER_DIR", str(markers))
-    killed = start_and_kill_runner(repo, tmp_path)
-    done = run_cli(
-        "resume", killed.run_id, "--repo", str(repo), "--headless", "--yes", "--json",
-        cwd=repo,
-    )  # fmt: skip
-    assert done.code == 0, done.stdout + done.stderr
-    events = json_events(done)
+    killed = killed_run_of_two_good_agents(repo, tmp_path, monkeypatch)
+    events = resume_json(killed)
     assert [e for e in events if e["event"] == "agent_started"] == []
     exited = {e["task_id"]: e["exit_code"] for e in events if e["event"] == "agent_exited"}
     assert exited == {"a": 0, "b": 0}
@@ -249,10 +261,7 @@ def test_resume_follows_an_agent_the_dead_runner_never_recorded(
     """The runner died after starting b's agent but before saving that it had (its state
     says b never started): resume finds the agent by its supervisor's status and follows
     it to its end; it never starts a second agent in b's worktree."""
-    markers = tmp_path / "markers"
-    markers.mkdir()  # no marker: both agents succeed
-    monkeypatch.setenv("FAIL_MARKER_DIR", str(markers))
-    killed = start_and_kill_runner(repo, tmp_path)
+    killed = killed_run_of_two_good_agents(repo, tmp_path, monkeypatch)
     state_path = killed.run_dir / "state.json"
     state = json.loads(state_path.read_text())
     state["tasks"]["b"].update(  # b as it was saved just before its agent started
@@ -260,12 +269,7 @@ def test_resume_follows_an_agent_the_dead_runner_never_recorded(
         attempts=0, started_at=None,
     )  # fmt: skip
     state_path.write_text(json.dumps(state))
-    done = run_cli(
-        "resume", killed.run_id, "--repo", str(repo), "--headless", "--yes", "--json",
-        cwd=repo,
-    )  # fmt: skip
-    assert done.code == 0, done.stdout + done.stderr
-    events = json_events(done)
+    events = resume_json(killed)
     assert [e for e in events if e["event"] == "agent_started"] == []
     notices = [str(e["message"]) for e in events if e["event"] == "notice"]
     assert any("task 'b': its agent was started by a tui-orch" in n for n in notices), notices

@@ -96,7 +96,6 @@ validator when it runs), its border coloured by state, which is also written out
         self.clock = clock
         self.facts = RunFacts()
         self.batches: list[list[str]] = []
-        self._unrevealed: list[AgentPane] = []  # mounted, drawn over the next frames
         self.agents: dict[str, str] = {}
         self.task_states: dict[str, str] = {}
         self.clocks: dict[str, TaskClock] = {}
@@ -266,16 +265,13 @@ validator when it runs), its border coloured by state, which is also written out
             reuse = shown[index] if index < len(shown) else None
             self._add_pane(task_id, reuse, hidden=index >= first_new)
         # New panes beyond the first few are drawn a few per frame, not all in one.
-        self._unrevealed = [pane for pane in self.panes.values() if pane.has_class("-unrevealed")]
-        if self._unrevealed:
-            self.call_after_refresh(self._reveal_more)
+        self.call_after_refresh(self._reveal_more)
 
     def _reveal_more(self) -> None:
-        group = self._unrevealed[:PANES_SHOWN_PER_FRAME]
-        self._unrevealed = self._unrevealed[PANES_SHOWN_PER_FRAME:]
-        for pane in group:
+        hidden = [pane for pane in self.panes.values() if pane.has_class("-unrevealed")]
+        for pane in hidden[:PANES_SHOWN_PER_FRAME]:
             pane.remove_class("-unrevealed")
-        if self._unrevealed:
+        if len(hidden) > PANES_SHOWN_PER_FRAME:
             self.call_after_refresh(self._reveal_more)
 
     def _set_columns(self, count: int) -> None:
