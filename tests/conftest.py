@@ -23,9 +23,11 @@ EXAMPLE_PLAN = PROJECT_ROOT / "tui_orch" / "examples" / "example-plan.yaml"
 def isolated_config(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """Every test (and every CLI it starts) sees an empty user config directory."""
+    """Every test (and every CLI it starts) sees an empty user config directory, and
+    its own data directory (where worktrees go)."""
     config_home = tmp_path_factory.mktemp("xdg-config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Test")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "test@example.com")

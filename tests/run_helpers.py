@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -16,10 +18,14 @@ def script_agent(directory: Path, name: str, body: str) -> list[str]:
     """Write a small Python agent script; return the argv list that runs it.
 
     The script runs with cwd = the task's worktree and sees TUI_ORCH_TASK_ID,
-    TUI_ORCH_FILES (newline-separated) and TUI_ORCH_PROMPT_FILE.
+    TUI_ORCH_FILES (newline-separated) and TUI_ORCH_PROMPT_FILE. Like the real agent
+    CLIs, it refuses to work (and exits 3) in a directory under a `.git` directory.
     """
     path = directory / f"{name}.py"
     header = "import os, sys, time, subprocess, pathlib\n"
+    header += "if '.git' in pathlib.Path.cwd().resolve().parts:\n"
+    header += "    print(f'refusing to edit {pathlib.Path.cwd()}: it is under .git', flush=True)\n"
+    header += "    sys.exit(3)\n"
     header += "TASK = os.environ['TUI_ORCH_TASK_ID']\n"
     header += "FILES = os.environ['TUI_ORCH_FILES'].splitlines()\n"
     path.write_text(header + textwrap.dedent(body), encoding="utf-8")
@@ -71,3 +77,19 @@ def worktree_paths(repo: Path) -> list[str]:
 
 def commits_on(repo: Path, branch: str, since: str) -> list[str]:
     return git(repo, "rev-list", f"{since}..{branch}").splitlines()
+
+
+def worktrees_home() -> Path:
+    """Where worktrees go by default: the data dir every test gets (see conftest)."""
+    return Path(os.environ["XDG_DATA_HOME"]) / "tui-orch" / "worktrees"
+
+
+def worktree_of(repo: Path, run_id: str, task_id: str) -> Path:
+    """The task's worktree in the default layout: <data>/<repo name>-<8 hex>/<run>/<task>."""
+    found = [
+        folder / run_id / task_id
+        for folder in worktrees_home().glob(f"{repo.name}-*")
+        if re.fullmatch(rf"{re.escape(repo.name)}-[0-9a-f]{{8}}", folder.name)
+    ]
+    assert len(found) == 1, found
+    return found[0]

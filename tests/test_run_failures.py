@@ -27,6 +27,7 @@ from tests.run_helpers import (
     json_events,
     run_plan,
     script_agent,
+    worktree_of,
     worktree_paths,
     write_plan,
 )
@@ -52,9 +53,6 @@ def only_run(repo: Path) -> str:
 def task_branch(run_id: str, task_id: str) -> str:
     return f"tui-orch/{run_id}/{task_id}"
 
-
-def worktree_of(repo: Path, run_id: str, task_id: str) -> Path:
-    return repo / ".git" / "tui-orch" / "worktrees" / run_id / task_id
 
 
 def log_of(repo: Path, run_id: str, task_id: str) -> Path:
@@ -693,10 +691,11 @@ def test_a_run_that_changes_nothing_does_not_claim_main_moved(repo: Path, tmp_pa
 
     result = run_plan(plan, repo)
 
-    assert result.code == 0, result.stderr
+    assert result.code == 1, result.stderr
     assert head(repo) == before
     assert f"'main' moved {before[:8]} -> {before[:8]}" not in result.stdout
     assert f"committed {before[:8]}" not in result.stdout
+    assert error_lines(result)[-1].startswith("tui-orch: no task changed anything")
 
 
 def test_ctrl_c_during_validation_says_what_it_stopped(repo: Path, tmp_path: Path) -> None:

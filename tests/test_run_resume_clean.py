@@ -15,6 +15,7 @@ from tests.run_helpers import (
     head,
     run_plan,
     script_agent,
+    worktree_of,
     worktree_paths,
     write_plan,
 )
@@ -32,9 +33,6 @@ def only_run(repo: Path) -> str:
     assert len(ids) == 1, ids
     return ids[0]
 
-
-def worktree_of(repo: Path, run_id: str, task_id: str) -> Path:
-    return repo / ".git" / "tui-orch" / "worktrees" / run_id / task_id
 
 
 def resume(repo: Path, run_id: str) -> CliResult:

@@ -88,7 +88,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--worktree-root",
         type=Path,
         metavar="DIR",
-        help="where worktrees go (default: inside the repository's git dir)",
+        help="where worktrees go, outside the repository (default: "
+        "$XDG_DATA_HOME/tui-orch/worktrees)",
     )
 
 

@@ -9,12 +9,12 @@ import time
 from typing import Any
 
 from tui_orch.cli.common import EXIT_FAILED, EXIT_OK, add_repo_option
-from tui_orch.engine.cleanup import clean_run
+from tui_orch.engine.cleanup import clean_run, load_for_cleaning
 from tui_orch.engine.jobs import read_status
 from tui_orch.engine.launch import open_workspace
 from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.runs import find_log, load_run, run_view
-from tui_orch.engine.state import RunStore
+from tui_orch.engine.state import RunStore, UnreadableRun
 from tui_orch.tables import format_table
 
 
@@ -63,13 +63,26 @@ def show_status(args: argparse.Namespace) -> int:
     run_ids = store.run_ids()
     if args.run_id:
         run_ids = [load_run(store, args.run_id).run_id]
-    views = [run_view(store, store.load(run_id)) for run_id in run_ids]
+    views, unreadable = [], []
+    for run_id in run_ids:
+        try:
+            views.append(run_view(store, store.load(run_id)))
+        except UnreadableRun as error:
+            if args.run_id:
+                raise
+            unreadable.append({"run_id": run_id, "error": str(error)})
     if args.json:
-        print(json.dumps({"repo": str(workspace.root), "runs": views}, indent=2))
+        print(
+            json.dumps(
+                {"repo": str(workspace.root), "runs": views, "unreadable": unreadable}, indent=2
+            )
+        )
         return EXIT_OK
-    if not views:
+    if not views and not unreadable:
         print(f"no runs in {workspace.root}")
         return EXIT_OK
+    for broken in unreadable:
+        print(f"run {broken['run_id']}  unreadable\n  {broken['error']}\n")
     for view in views:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(view["created_at"])))  # type: ignore[arg-type]
         print(f"run {view['run_id']}  {view['phase']}  base {view['base']}  {created}")
@@ -129,15 +142,19 @@ def show_logs(args: argparse.Namespace) -> int:
 def run_clean(args: argparse.Namespace) -> int:
     workspace = open_workspace(args.repo)
     store = RunStore(workspace.common)
-    if args.run_id:
-        runs = [load_run(store, args.run_id)]
-    else:
-        runs = [run for run in store.all() if not run.cleaned]
+    if args.run_id and args.run_id not in store.run_ids():
+        load_run(store, args.run_id)  # says there is no such run
+    run_ids = [args.run_id] if args.run_id else store.run_ids()
+    runs = [load_for_cleaning(workspace, store, run_id) for run_id in run_ids]
+    runs = [run for run in runs if args.run_id or not run.cleaned]
     kept_any = False
     for run in runs:
         report = clean_run(workspace, run, force=args.force)
+        found = (
+            " (its state file is unreadable; found from its branches)" if report.recovered else ""
+        )
         print(
-            f"run {run.run_id}: removed {len(report.removed_worktrees)} worktrees and "
+            f"run {run.run_id}{found}: removed {len(report.removed_worktrees)} worktrees and "
             f"{len(report.removed_branches)} branches"
         )
         for item in report.kept:

@@ -58,8 +58,16 @@ def content_for(path: str, task_id: str) -> str:
     return f"# written by the demo agent for task {task_id}\n"
 
 
+def under_git_dir(directory: Path) -> bool:
+    """Real agents (Claude Code) refuse to edit anything under a `.git/` directory."""
+    return ".git" in directory.resolve().parts
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if under_git_dir(Path.cwd()):
+        print(f"! refusing to edit files in {Path.cwd()}: it is under a .git directory", flush=True)
+        return 3
     task_id = os.environ.get("TUI_ORCH_TASK_ID", "task")
     files = [f for f in os.environ.get("TUI_ORCH_FILES", "").splitlines() if f]
     for number in range(args.flood):

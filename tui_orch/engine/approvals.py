@@ -48,6 +48,13 @@ class TaskOutcome:
     files_changed: tuple[str, ...]
     insertions: int
     deletions: int
+    # The agent's last lines, shown for a task that changed nothing (why not?).
+    last_lines: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """False when the agent exited 0 without changing a file: nothing to merge."""
+        return self.commits > 0
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,14 @@ from tui_orch.engine.approvals import (
 )
 from tui_orch.engine.commands import render_argv
 from tui_orch.engine.conflicts import WorktreeView
-from tui_orch.engine.gitcli import GitError
-from tui_orch.engine.jobs import SupervisorStatus, is_alive, read_status, start_job
+from tui_orch.engine.gitcli import GitError, first_line
+from tui_orch.engine.jobs import (
+    SupervisorStatus,
+    is_alive,
+    last_lines,
+    read_status,
+    start_job,
+)
 from tui_orch.engine.merge import merge_into
 from tui_orch.engine.plan import Task
 from tui_orch.engine.run_context import RunContext
@@ -125,8 +131,8 @@ class BuildSteps(RunContext):
             try:
                 start, ignored = await asyncio.to_thread(self._batch_start_point)
                 for task in tasks:
-                    await asyncio.to_thread(self._prepare_worktree, task, start, ignored)
-                    ready.put_nowait(task)
+                    if await asyncio.to_thread(self._prepare_worktree, task, start, ignored):
+                        ready.put_nowait(task)
             finally:
                 ready.put_nowait(None)
 
@@ -223,13 +229,80 @@ class BuildSteps(RunContext):
             self.workspace.ignored_files(self.options.copy_ignored),
         )
 
-    def _prepare_worktree(self, task: TaskState, start: str, ignored: list[str]) -> None:
+    def _prepare_worktree(self, task: TaskState, start: str, ignored: list[str]) -> bool:
+        """Make the task's worktree, or check the one its last attempt left (a retry
+        works on top of it); False, with the task failed and why, if it cannot be used."""
         worktree = Path(task.worktree)
         if worktree.exists():
-            return  # a retry works on top of what the last attempt left
-        self.workspace.add_worktree(worktree, task.branch, start)
-        self.workspace.copy_files(ignored, worktree)
-        task.start_commit = start  # from now on the conflict monitor looks at it
+            problem = self._branch_problem(task)
+            if problem:
+                self._cannot_start(task, "left-branch", problem)
+            return not problem
+        try:
+            created = self.workspace.add_worktree(worktree, task.branch, start)
+            self.workspace.copy_files(ignored, worktree)
+        except (GitError, OSError) as error:
+            self._cannot_start(
+                task,
+                "failed-to-start",
+                f"its worktree {worktree} could not be created ({first_line(error)})",
+            )
+            return False
+        if created or not task.start_commit:
+            task.start_commit = start  # from now on the conflict monitor looks at it
+        return True
+
+    def _cannot_start(self, task: TaskState, reason: str, message: str) -> None:
+        """Record a task that failed before its agent could start."""
+        self._agent_ended(
+            task, SupervisorStatus(state="exited", supervisor_pid=0, reason=reason, message=message)
+        )
+
+    def _branch_problem(self, task: TaskState) -> str:
+        """Why the task's work is not on its branch (its agent switched branch, detached
+        HEAD, or moved the branch back), in one sentence that says where it is; or ''."""
+        worktree = Path(task.worktree)
+        run_id = self.state.run_id
+        if not worktree.is_dir():
+            return f"its worktree {worktree} is gone; run `tui-orch resume {run_id}` to start over"
+        workspace = self.workspace
+        on = workspace.head_branch(worktree)
+        if on != task.branch:
+            head = workspace.git(
+                "rev-parse", "--verify", "--quiet", "HEAD", cwd=worktree, check=False
+            )
+            sha = head.stdout.strip()
+            where = f"branch '{on}'" if on else f"a detached HEAD at {sha[:8]}"
+            own = 0
+            if sha and task.start_commit:
+                count = workspace.git("rev-list", "--count", f"{task.start_commit}..{sha}")
+                own = int(count.stdout.strip() or 0)
+            holds = [
+                f"{own} commit{'s' if own != 1 else ''} of its own"
+                if own
+                else "no commit of its own"
+            ]
+            if workspace.is_dirty(worktree):
+                holds.append("uncommitted changes")
+            back = f"git -C {worktree} checkout {task.branch}"
+            if on and own:
+                back += f" && git -C {worktree} merge {on}"
+            return (
+                f"its agent moved its worktree off branch {task.branch} to {where} "
+                f"({' and '.join(holds)}), so nothing was committed or merged for it; that "
+                f"work is in {worktree}; to keep it, bring it back ({back}), then run "
+                f"`tui-orch resume {run_id}`"
+            )
+        if task.start_commit and not workspace.is_ancestor(
+            task.start_commit, f"refs/heads/{task.branch}"
+        ):
+            return (
+                f"its agent moved branch {task.branch} off the commit it started from "
+                f"({task.start_commit[:8]}, as git reset does), so nothing was committed or "
+                f"merged for it; see `git -C {worktree} reflog`, then run "
+                f"`tui-orch resume {run_id}`"
+            )
+        return ""
 
     def _start_agent(self, task_state: TaskState) -> WatchedJob:
         task = self.plan.task(task_state.id)
@@ -299,36 +372,46 @@ class BuildSteps(RunContext):
         )
 
     def _agent_ended(self, task: TaskState, status: SupervisorStatus | None) -> None:
-        """Record how an agent ended; commit its work when it succeeded."""
+        """Record how an agent ended; commit its work when it succeeded.
+
+        Its work counts only if it is on the task's own branch: an agent that switched
+        branch (or moved its branch back) fails, before anything is committed for it.
+        """
         status = status or SupervisorStatus(state="exited", supervisor_pid=0, reason="lost")
         task.ended_at = status.ended_at or time.time()
         task.exit_code = status.exit_code
         task.reason = status.reason or "exited"
         task.agent_pid = status.agent_pid
-        succeeded = status.reason == "exited" and status.exit_code == 0
-        task.phase = TaskPhase.SUCCEEDED if succeeded else TaskPhase.FAILED
         task.message = status.message
+        succeeded = status.reason == "exited" and status.exit_code == 0
+        if succeeded:
+            problem = self._branch_problem(task)
+            if problem:
+                succeeded = False
+                task.reason, task.message = "left-branch", problem
+        task.phase = TaskPhase.SUCCEEDED if succeeded else TaskPhase.FAILED
         self.emit(
             ev.AgentExited,
             task_id=task.id,
             exit_code=task.exit_code,
             reason=task.reason,
             duration=round(task.duration or 0.0, 3),
-            message=status.message,
+            message=task.message,
         )
         if succeeded:
-            worktree = Path(task.worktree)
             title = self.plan.task(task.id).title
             self.workspace.commit_all(
-                worktree,
+                Path(task.worktree),
                 f"tui-orch: {task.id}: {title}\n\nRun {self.state.run_id}, agent "
                 f"{self.plan.task(task.id).agent}.",
             )
-            summary = self.workspace.summary(task.start_commit, worktree)
+            summary = self.workspace.summary(task.start_commit, task.branch)
             task.head = summary.head
             task.commits = summary.commits
             task.files_changed = list(summary.files)
             task.insertions, task.deletions = summary.insertions, summary.deletions
+            if not summary.commits:
+                task.phase = TaskPhase.NO_CHANGES
             self.emit(
                 ev.TaskCommitted,
                 task_id=task.id,
@@ -349,6 +432,9 @@ class BuildSteps(RunContext):
                 why = "its agent was stopped"
             elif task.reason in ("failed-to-start", "lost"):
                 why = task.message or "its agent could not be run"
+            elif task.reason == "left-branch":
+                sentences.append(f"task '{task.id}' failed: {task.message}; its log is {log}")
+                continue
             else:
                 why = f"its agent exited with code {task.exit_code}"
             sentences.append(
@@ -367,12 +453,19 @@ class BuildSteps(RunContext):
         state = self.state
         ready = [t for t in tasks if t.phase is TaskPhase.SUCCEEDED]
         if not ready:
-            return
+            return  # nothing to merge (tasks that changed nothing were reported as they ended)
+        empty = [t for t in tasks if t.phase is TaskPhase.NO_CHANGES]
         outcomes = tuple(
             TaskOutcome(
-                t.id, t.branch, t.commits, tuple(t.files_changed), t.insertions, t.deletions
+                t.id,
+                t.branch,
+                t.commits,
+                tuple(t.files_changed),
+                t.insertions,
+                t.deletions,
+                last_lines(self.store.task_files(state.run_id, t.id).log) if not t.commits else (),
             )
-            for t in ready
+            for t in [*ready, *empty]
         )
         ready_ids = {t.id for t in ready}
         blocked = {
@@ -417,6 +510,9 @@ class BuildSteps(RunContext):
         for task in ready:
             if task.phase is not TaskPhase.SUCCEEDED:
                 continue
+            # What is merged is the branch as it is now (a fix made by hand after a
+            # conflict included), and what is reported merged is checked against that.
+            task.head = await asyncio.to_thread(self.workspace.rev, task.branch)
             outcome = await asyncio.to_thread(
                 merge_into,
                 self.workspace,
@@ -426,6 +522,7 @@ class BuildSteps(RunContext):
             )
             if not outcome.ok:
                 self._merge_conflict(index, task, outcome.conflicts, outcome.error)
+            self._check_landed(task, outcome.commit)
             task.phase = TaskPhase.MERGED
             self._save()
             self.emit(ev.MergeDone, batch=index + 1, task_id=task.id, commit=outcome.commit)
@@ -439,6 +536,18 @@ class BuildSteps(RunContext):
                 f"touched; merge it by hand or set that conflicts policy to warn, then run "
                 f"`tui-orch resume {state.run_id}` to go on without it",
             )
+
+    def _check_landed(self, task: TaskState, commit: str) -> None:
+        """A merge said it worked: the task's head must now be in the integration head."""
+        if commit and self.workspace.is_ancestor(task.head, commit):
+            return
+        raise RunStopped(
+            "failed",
+            f"merging task '{task.id}' reported success, but its commit {task.head[:8]} is not "
+            f"on {self.state.integration_branch} ({commit[:8] or 'no commit'}); nothing was "
+            f"moved and every branch is kept; run `tui-orch resume {self.state.run_id}` to try "
+            "again",
+        )
 
     def _merge_conflict(
         self, index: int, task: TaskState, paths: tuple[str, ...], error: str

@@ -1,15 +1,25 @@
-"""`clean`: remove a run's worktrees and branches, never losing work without --force."""
+"""`clean`: remove a run's worktrees and branches, never losing work without --force.
+
+It must work on any run, however broken: a state file that cannot be read (the run is
+then found from git: its branches `tui-orch/<run>/...` and where they are checked out),
+worktrees deleted or moved by hand, paths the file system refuses, a worktree git no
+longer knows. Whatever cannot be removed safely is kept and listed, with the reason.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui_orch.engine.gitcli import GitError, first_line
 from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.runs import running_tasks
-from tui_orch.engine.state import RunState, RunStore
+from tui_orch.engine.state import RunState, RunStore, TaskState, UnreadableRun
 from tui_orch.engine.worktrees import Workspace
+
+BRANCH_PREFIX = "tui-orch"
 
 
 @dataclass
@@ -19,6 +29,48 @@ class CleanReport:
     removed_branches: list[str] = field(default_factory=list)
     # What would lose work: kept unless --force, each with the reason.
     kept: list[str] = field(default_factory=list)
+    recovered: bool = False  # the state file was unreadable; the run was found from git
+
+
+def load_for_cleaning(workspace: Workspace, store: RunStore, run_id: str) -> RunState:
+    """The run's state, or when that cannot be read, what git still knows of it."""
+    try:
+        return store.load(run_id)
+    except UnreadableRun:
+        return recover_from_git(workspace, run_id)
+
+
+def recover_from_git(workspace: Workspace, run_id: str) -> RunState:
+    """A stand-in state for a run whose state file is gone or broken: every branch
+    tui-orch/<run>/<name> and the worktree it is checked out in. The base is unknown,
+    so work counts as safe only when another branch holds it."""
+    prefix = f"{BRANCH_PREFIX}/{run_id}/"
+    refs = workspace.git(
+        "for-each-ref", "--format=%(refname:short)", f"refs/heads/{prefix}"
+    ).stdout.split()
+    checked_out = {info.branch: info.path for info in workspace.worktrees() if info.branch}
+    tasks = {
+        branch.removeprefix(prefix): TaskState(
+            id=branch.removeprefix(prefix),
+            batch=0,
+            branch=branch,
+            worktree=str(checked_out.get(branch, "")),
+        )
+        for branch in refs
+    }
+    paths = [Path(task.worktree) for task in tasks.values() if task.worktree]
+    return RunState(
+        run_id=run_id,
+        repo=str(workspace.root),
+        plan_source="",
+        base="",
+        base_start="",
+        integration_branch="",
+        integration_worktree="",
+        worktree_root=str(paths[0].parent) if paths else "",
+        batches=[],
+        tasks=tasks,
+    )
 
 
 def clean_run(workspace: Workspace, run: RunState, force: bool = False) -> CleanReport:
@@ -31,51 +83,116 @@ def clean_run(workspace: Workspace, run: RunState, force: bool = False) -> Clean
             f"run {run.run_id} still has running agents ({names}); stop them first with "
             f"`tui-orch stop {run.run_id}`"
         )
-    report = CleanReport(run.run_id)
-    base_head = workspace.rev(run.base) if workspace.branch_exists(run.base) else ""
-    pairs = [(Path(t.worktree), t.branch) for t in run.tasks.values()]
-    pairs.append((Path(run.integration_worktree), run.integration_branch))
-    for worktree, branch in pairs:
-        losses = _what_would_be_lost(workspace, worktree, branch, base_head)
+    # A real state always knows where the run started; a recovered one does not.
+    report = CleanReport(run.run_id, recovered=not run.base_start)
+    base_head = workspace.rev(run.base) if run.base and workspace.branch_exists(run.base) else ""
+    registered = {info.path for info in workspace.worktrees()}
+    for worktree, branch in _pairs(workspace, run):
+        losses = _what_would_be_lost(workspace, worktree, branch, base_head, registered)
         if losses and not force:
             report.kept.extend(losses)
             continue
-        if worktree.exists() or _registered(workspace, worktree):
-            workspace.remove_worktree(worktree, force=True)
-            report.removed_worktrees.append(str(worktree))
-        if workspace.branch_exists(branch):
-            workspace.delete_branch(branch, force=True)
-            report.removed_branches.append(branch)
+        try:
+            if worktree is not None and _remove_worktree(workspace, worktree, registered):
+                report.removed_worktrees.append(str(worktree))
+            if workspace.branch_exists(branch):
+                workspace.delete_branch(branch, force=True)
+                report.removed_branches.append(branch)
+        except (GitError, OSError) as error:
+            report.kept.append(f"{worktree or branch} could not be removed: {first_line(error)}")
     if not report.kept:
-        with contextlib.suppress(OSError):
-            Path(run.worktree_root).rmdir()
-        run.cleaned = True
-        store.save(run)
+        _remove_empty_folders(run.worktree_root)
+        if not report.recovered:
+            run.cleaned = True
+            store.save(run)
     return report
 
 
-def _registered(workspace: Workspace, worktree: Path) -> bool:
-    return any(info.path == worktree for info in workspace.worktrees())
+def _pairs(workspace: Workspace, run: RunState) -> list[tuple[Path | None, str]]:
+    """Each (worktree, branch) of the run: from its state, plus any branch of the run
+    that git has and the state does not name (and where it is checked out)."""
+    pairs: list[tuple[Path | None, str]] = [
+        (Path(task.worktree) if task.worktree else None, task.branch) for task in run.tasks.values()
+    ]
+    if run.integration_branch:
+        pairs.append((Path(run.integration_worktree), run.integration_branch))
+    named = {branch for _, branch in pairs}
+    prefix = f"refs/heads/{BRANCH_PREFIX}/{run.run_id}/"
+    found = workspace.git("for-each-ref", "--format=%(refname:short)", prefix).stdout.split()
+    for branch in found:
+        if branch not in named:
+            pairs.append((workspace.worktree_of_branch(branch), branch))
+    return pairs
+
+
+def _exists(path: Path) -> bool:
+    """Like Path.exists, but a path the file system refuses (too long) does not exist."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _remove_worktree(workspace: Workspace, worktree: Path, registered: set[Path]) -> bool:
+    """Remove a worktree (git's record of it too); False if there was nothing to remove."""
+    known = worktree in registered
+    if not known and not _exists(worktree):
+        return False
+    if known and _exists(worktree):
+        # Twice forced: also a worktree someone locked (the losses were checked before).
+        done = workspace.locked_git("worktree", "remove", "-f", "-f", str(worktree), check=False)
+        if done.returncode != 0 and _exists(worktree):
+            shutil.rmtree(worktree)
+    elif _exists(worktree):
+        shutil.rmtree(worktree)  # a folder of ours git no longer knows as a worktree
+    workspace.locked_git("worktree", "prune")
+    return True
+
+
+def _remove_empty_folders(run_root: str) -> None:
+    """The run's folder, then its repository's folder, when nothing else is in them."""
+    if not run_root:
+        return
+    folder = Path(run_root)
+    for directory in (folder, folder.parent):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 def _what_would_be_lost(
-    workspace: Workspace, worktree: Path, branch: str, base_head: str
+    workspace: Workspace,
+    worktree: Path | None,
+    branch: str,
+    base_head: str,
+    registered: set[Path],
 ) -> list[str]:
     losses = []
-    if worktree.exists() and workspace.is_dirty(worktree):
-        losses.append(f"{worktree} has uncommitted changes")
-    if workspace.branch_exists(branch) and not (
-        base_head and workspace.is_ancestor(branch, base_head)
-    ):
-        head = workspace.rev(branch)
-        start = (
-            workspace.git("merge-base", branch, base_head, check=False).stdout.strip()
-            if base_head
-            else ""
-        )
-        count = workspace.git(
-            "rev-list", "--count", f"{start}..{head}" if start else head
-        ).stdout.strip()
-        if count != "0":
-            losses.append(f"branch {branch} has {count} commit(s) not in the base branch")
+    if worktree is not None and _exists(worktree):
+        if worktree not in registered:
+            losses.append(f"{worktree} is no longer a git worktree; look inside, then delete it")
+        else:
+            try:
+                dirty = workspace.is_dirty(worktree)
+            except GitError:
+                dirty = True  # cannot tell: treat it as work
+            if dirty:
+                losses.append(f"{worktree} has uncommitted changes")
+    if workspace.branch_exists(branch):
+        count = _commits_only_on(workspace, branch, base_head)
+        if count:
+            where = "the base branch" if base_head else "any other branch"
+            losses.append(f"branch {branch} has {count} commit(s) not in {where}")
     return losses
+
+
+def _commits_only_on(workspace: Workspace, branch: str, base_head: str) -> int:
+    """Commits of branch that removing it would lose: not in base (when known), else
+    not on any branch outside tui-orch's own."""
+    if base_head:
+        if workspace.is_ancestor(branch, base_head):
+            return 0
+        start = workspace.git("merge-base", branch, base_head, check=False).stdout.strip()
+        spec = [f"{start}..{branch}"] if start else [branch]
+    else:
+        spec = [branch, "--not", f"--exclude=refs/heads/{BRANCH_PREFIX}/*", "--branches"]
+    return int(workspace.git("rev-list", "--count", *spec).stdout.strip() or 0)

@@ -22,7 +22,7 @@ from tui_orch.engine.profiles import (
 )
 
 REPO_CONFIG_NAME = ".tui-orch.yaml"
-CONFIG_FIELDS = ("agents", "default_agent")
+CONFIG_FIELDS = ("agents", "default_agent", "worktree_root")
 
 
 @dataclass
@@ -36,6 +36,8 @@ class Settings:
 
     profiles: dict[str, AgentProfile] = field(default_factory=builtin_profiles)
     default_agent: str | None = None
+    # Where worktrees go (relative paths are taken from the config file's folder).
+    worktree_root: Path | None = None
     broken: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
 
@@ -113,4 +115,8 @@ def _apply_config_file(path: Path, settings: Settings) -> None:
                 reader.problem(node.line, "default_agent", unknown_profile(name, settings.profiles))
             elif name is not None:
                 settings.default_agent = name
+        if "worktree_root" in items:
+            root = reader.text(items["worktree_root"], "worktree_root")
+            if root is not None:
+                settings.worktree_root = path.parent / Path(root).expanduser()
     settings.problems.extend(reader.problems)

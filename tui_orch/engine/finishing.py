@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import NoReturn
 
 from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import (
@@ -19,9 +20,10 @@ from tui_orch.engine.jobs import start_job
 from tui_orch.engine.merge import merge_into
 from tui_orch.engine.preconditions import tracked_changes
 from tui_orch.engine.run_context import RunContext
-from tui_orch.engine.run_types import NothingToMerge, RunStopped
+from tui_orch.engine.run_types import EXIT_FAILED, EXIT_MERGED, NothingToMerge, RunStopped
 from tui_orch.engine.state import (
     RunPhase,
+    TaskPhase,
     ValidationState,
 )
 from tui_orch.engine.watcher import WatchedJob, watch_jobs
@@ -34,6 +36,9 @@ class FinishSteps(RunContext):
 
     async def _finish(self) -> None:
         state = self.state
+        integration_head = await asyncio.to_thread(self.workspace.rev, state.integration_branch)
+        if integration_head == state.base_start:
+            self._nothing_to_merge()
         if state.phase is not RunPhase.AWAITING_MERGE or self._base_moved():
             if self.resumed and self._base_moved():
                 await asyncio.to_thread(self._catch_up_with_base)
@@ -43,6 +48,28 @@ class FinishSteps(RunContext):
         self._save()
         await self._merge_into_base()
         await asyncio.to_thread(self._clean_up)
+
+    def _nothing_to_merge(self) -> NoReturn:
+        """No work reached the integration branch: say why, and whether that is a failure."""
+        state = self.state
+        state.merged_commit = ""
+        empty = [t.id for t in state.tasks.values() if t.phase is TaskPhase.NO_CHANGES]
+        if empty:
+            agents = ", ".join(f"'{task_id}'" for task_id in empty)
+            raise NothingToMerge(
+                "no-changes",
+                f"no task changed anything: the agent{'s' if len(empty) != 1 else ''} of "
+                f"{agents} exited 0 without changing a file, so '{state.base}' was not moved; "
+                f"see what they said with `tui-orch logs {empty[0]} --run {state.run_id}` "
+                f"(every log is in {self.store.run_dir(state.run_id) / 'logs'})",
+                EXIT_FAILED,
+            )
+        raise NothingToMerge(
+            "nothing-to-do",
+            f"nothing to merge: every task was skipped or kept out, so '{state.base}' was not "
+            "moved; worktrees and branches without unmerged work removed, logs kept",
+            EXIT_MERGED,
+        )
 
     def _base_moved(self) -> bool:
         return self.workspace.rev(self.state.base) != self.state.base_start
@@ -174,8 +201,7 @@ class FinishSteps(RunContext):
         new = workspace.rev(state.integration_branch)
         current = workspace.rev(state.base)
         if new == state.base_start:
-            state.merged_commit = current
-            raise NothingToMerge()
+            self._nothing_to_merge()
         finish_hint = (
             f"run `tui-orch resume {state.run_id}`, or merge {state.integration_branch} "
             "into it by hand"
@@ -233,6 +259,24 @@ class FinishSteps(RunContext):
         state.merged_commit = new
         self._save()
         self.emit(ev.BaseMerged, base=state.base, old_commit=current, new_commit=new)
+        await asyncio.to_thread(self._check_base_holds_merged, new)
+
+    def _check_base_holds_merged(self, new: str) -> None:
+        """Every task reported merged must be on the base branch now: check what landed."""
+        state = self.state
+        missing = [
+            task.id
+            for task in state.tasks.values()
+            if task.phase is TaskPhase.MERGED
+            and not (task.head and self.workspace.is_ancestor(task.head, new))
+        ]
+        if missing:
+            raise RunStopped(
+                "failed",
+                f"'{state.base}' moved to {new[:8]}, but the work of task "
+                f"{', '.join(repr(t) for t in missing)} is not on it; its branch is kept; "
+                f"merge it by hand (see `tui-orch status {state.run_id}`)",
+            )
 
     def _clean_up(self) -> None:
         """Remove the run's worktrees and branches (all in base now); logs stay.

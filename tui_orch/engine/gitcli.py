@@ -36,6 +36,12 @@ class GitError(RuntimeError):
         super().__init__(f"git {' '.join(args)} failed ({returncode}): {self.stderr}")
 
 
+def first_line(error: Exception) -> str:
+    """The first line of what went wrong: git's own words for a GitError."""
+    text = error.stderr if isinstance(error, GitError) and error.stderr else str(error)
+    return (text.strip().splitlines() or [type(error).__name__])[0]
+
+
 @dataclass(frozen=True)
 class GitResult:
     returncode: int

@@ -195,6 +195,18 @@ def wait_until_stopped(handle: JobHandle, timeout: float) -> bool:
     return not is_alive(handle)
 
 
+def last_lines(path: Path, count: int = 5, window: int = 8192) -> tuple[str, ...]:
+    """The last count non-empty lines of a log (from its last few KB), for a summary."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, 2) - window))
+            data = handle.read(window)
+    except OSError:
+        return ()
+    lines = [line.rstrip() for line in data.decode("utf-8", "replace").splitlines()]
+    return tuple(line[:500] for line in lines if line.strip())[-count:]
+
+
 class LogTail:
     """Follows a growing log file and hands out whole lines, decoded leniently.
 

@@ -5,16 +5,21 @@ Everything here happens before anything is created, so a refusal leaves no trace
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from tui_orch.engine.approvals import Approver
 from tui_orch.engine.check import check_plan
+from tui_orch.engine.config import load_settings
 from tui_orch.engine.events import EventSink
+from tui_orch.engine.locations import check_worktree_root, default_worktree_root
 from tui_orch.engine.orchestrator import Orchestrator, RunOptions
 from tui_orch.engine.preconditions import (
     PreconditionFailed,
     check_base_tree_clean,
+    check_branch_namespace,
     check_commands,
+    check_creatable,
     check_git_version,
 )
 from tui_orch.engine.repo import NotARepository, read_repo
@@ -40,14 +45,31 @@ def prepare_new_run(
     emit: EventSink,
     options: RunOptions | None = None,
 ) -> Orchestrator:
-    """Check the plan and every precondition, then return a run ready to start."""
+    """Check the plan and every precondition, then return a run ready to start.
+
+    Every check comes before anything is created: a refusal leaves no trace.
+    """
     workspace = open_workspace(repo_dir)
     report = check_plan(plan_path, workspace.root)
     plan = report.plan
     assert plan.base is not None  # checked against the repository above
     check_base_tree_clean(workspace, plan.base)
     check_commands(plan, workspace.root)
-    return Orchestrator.new_run(plan, workspace, approver, emit, options)
+    check_branch_namespace(workspace)
+    store = RunStore(workspace.common)
+    check_creatable(store.root, "the run state folder")
+    options = options or RunOptions()
+    root = worktree_root(workspace, options.worktree_root)
+    return Orchestrator.new_run(
+        plan, workspace, approver, emit, dataclasses.replace(options, worktree_root=root)
+    )
+
+
+def worktree_root(workspace: Workspace, given: Path | None) -> Path:
+    """--worktree-root, else the config's worktree_root, else the data dir; checked."""
+    root = given or load_settings(workspace.root).worktree_root or default_worktree_root()
+    check_worktree_root(root, workspace.root, workspace.common)
+    return root.expanduser().resolve()
 
 
 def prepare_resume(
@@ -74,7 +96,7 @@ def prepare_resume(
 
 
 def latest_unfinished(store: RunStore) -> str:
-    for run_id in reversed(store.run_ids()):
-        if not store.load(run_id).phase.over:
-            return run_id
+    for run in reversed(store.all()):
+        if not run.phase.over:
+            return run.run_id
     raise PreconditionFailed("there is no unfinished run to resume; see `tui-orch status`")

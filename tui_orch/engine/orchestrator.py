@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import shutil
 import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +27,9 @@ from tui_orch.engine.approvals import (
 from tui_orch.engine.building import BuildSteps
 from tui_orch.engine.conflicts import ConflictMonitor
 from tui_orch.engine.finishing import FinishSteps
+from tui_orch.engine.gitcli import GitError, first_line
 from tui_orch.engine.jobs import SupervisorStatus, stop_job, wait_until_stopped
+from tui_orch.engine.locations import default_worktree_root, run_worktree_dir
 from tui_orch.engine.plan import Plan, load_plan
 from tui_orch.engine.predict import predictions_available
 from tui_orch.engine.repo import read_repo
@@ -100,8 +104,8 @@ class Orchestrator(BuildSteps, FinishSteps):
         store = RunStore(workspace.common)
         run_id = options.run_id or store.new_run_id()
         base = plan.base or ""
-        root = options.worktree_root or workspace.common / "tui-orch" / "worktrees"
-        run_root = (root / run_id).resolve()
+        root = options.worktree_root or default_worktree_root()
+        run_root = run_worktree_dir(root, workspace.common, run_id)
         batches = [list(batch.task_ids) for batch in plan.batches()]
         prefix = f"tui-orch/{run_id}"
         tasks = {
@@ -165,14 +169,13 @@ class Orchestrator(BuildSteps, FinishSteps):
                 return self._conclude("merged", EXIT_MERGED, self._merged_message())
             except RunStopped as stop:
                 return self._conclude(stop.outcome, stop.exit_code, stop.message)
-            except NothingToMerge:
+            except NothingToMerge as nothing:
                 await asyncio.to_thread(self._clean_up)
-                return self._conclude(
-                    "merged",
-                    EXIT_MERGED,
-                    f"nothing to merge: no task changed a file, so '{self.state.base}' was not "
-                    "moved; worktrees and branches removed, logs kept",
-                )
+                return self._conclude(nothing.outcome, nothing.exit_code, nothing.message)
+            except Exception as error:
+                if not self._created:
+                    raise  # nothing was made: the caller reports it
+                return self._conclude("failed", EXIT_FAILED, self._internal_error(error))
             except asyncio.CancelledError:
                 if self._detaching:
                     running = self.running_task_ids()
@@ -220,15 +223,7 @@ class Orchestrator(BuildSteps, FinishSteps):
     def _prepare(self) -> None:
         state = self.state
         if not self._created:
-            run_dir = self.store.run_dir(state.run_id)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            plan_text = Path(self.plan.source).read_text(encoding="utf-8")
-            self.store.plan_copy(state.run_id).write_text(plan_text, encoding="utf-8")
-            self.store.save(state)
-            self.workspace.add_worktree(
-                Path(state.integration_worktree), state.integration_branch, state.base_start
-            )
-            self._created = True
+            self._create()
         elif not Path(state.integration_worktree).exists():
             raise RunStopped(
                 "failed",
@@ -253,6 +248,41 @@ class Orchestrator(BuildSteps, FinishSteps):
                 message="merge-conflict predictions are off: they need git 2.38 or newer; "
                 "ownership and overlap checks still run",
             )
+
+    def _create(self) -> None:
+        """The run's state, plan copy and integration worktree: all of them or none.
+
+        If any step fails, what the earlier steps made is removed again, so the
+        repository, its branches and worktrees, and the runs folder are as they were.
+        """
+        state = self.state
+        run_dir = self.store.run_dir(state.run_id)
+        try:
+            plan_text = Path(self.plan.source).read_text(encoding="utf-8")
+            self.store.plan_copy(state.run_id).write_text(plan_text, encoding="utf-8")
+            self.store.save(state)
+            self.workspace.add_worktree(
+                Path(state.integration_worktree), state.integration_branch, state.base_start
+            )
+        except (GitError, OSError, ValueError) as error:
+            self._undo_create(run_dir)
+            raise RunStopped(
+                "failed",
+                f"run {state.run_id} could not start: {first_line(error)}; nothing was left "
+                f"behind and '{state.base}' was not touched",
+            ) from None
+        self._created = True
+
+    def _undo_create(self, run_dir: Path) -> None:
+        """Remove what `_create` made (the integration worktree undoes itself)."""
+        state = self.state
+        integration = Path(state.integration_worktree)
+        with contextlib.suppress(OSError):
+            for folder in (integration.parent, integration.parent.parent):
+                folder.rmdir()  # only when empty: the run's folder, then the repo's
+        shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.store.root.rmdir()
 
     # -- one batch -------------------------------------------------------------------
 
@@ -339,7 +369,7 @@ class Orchestrator(BuildSteps, FinishSteps):
         state.outcome = outcome
         state.exit_code = exit_code
         state.message = message
-        if outcome == "merged":
+        if outcome in ("merged", "nothing-to-do"):
             state.phase = RunPhase.MERGED
         elif outcome == "interrupted":
             state.phase = RunPhase.INTERRUPTED
@@ -356,13 +386,35 @@ class Orchestrator(BuildSteps, FinishSteps):
         self.emit(ev.RunFinished, outcome=outcome, exit_code=exit_code, message=message)
         return RunResult(state.run_id, outcome, exit_code, message)
 
+    def _internal_error(self, error: Exception) -> str:
+        """A bug of ours mid-run: keep everything (agents go on), record the traceback,
+        and say what to do; the state on disk stays resumable."""
+        state = self.state
+        report = self.store.run_dir(state.run_id) / "internal-error.txt"
+        with contextlib.suppress(OSError):
+            report.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        return (
+            f"internal error: {type(error).__name__}: {error}; this is a bug in tui-orch (the "
+            f"traceback is in {report}); every agent, worktree, branch and log of run "
+            f"{state.run_id} is kept; run `tui-orch resume {state.run_id}` to go on (agents "
+            f"still running are followed, not restarted) or `tui-orch clean {state.run_id}`"
+        )
+
     def _merged_message(self) -> str:
+        """Counts only tasks whose work was checked to be on the base branch."""
         state = self.state
         merged = sum(1 for t in state.tasks.values() if t.phase is TaskPhase.MERGED)
+        empty = [t.id for t in state.tasks.values() if t.phase is TaskPhase.NO_CHANGES]
+        changed_nothing = (
+            f"; {len(empty)} task{'s' if len(empty) != 1 else ''} changed nothing "
+            f"({', '.join(empty)}): see `tui-orch logs {empty[0]}`"
+            if empty
+            else ""
+        )
         return (
             f"merged {merged} task{'s' if merged != 1 else ''} into '{state.base}' "
-            f"({state.base_start[:8]} -> {state.merged_commit[:8]}); worktrees and branches "
-            "removed, logs kept"
+            f"({state.base_start[:8]} -> {state.merged_commit[:8]}){changed_nothing}; "
+            "worktrees and branches removed, logs kept"
         )
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -47,6 +47,28 @@ def check_base_tree_clean(workspace: Workspace, base: str) -> None:
         )
 
 
+def check_branch_namespace(workspace: Workspace) -> None:
+    """A branch named 'tui-orch' would make every branch tui-orch/<run>/... impossible."""
+    if workspace.branch_exists("tui-orch"):
+        raise PreconditionFailed(
+            f"{workspace.root} has a branch named 'tui-orch', so tui-orch cannot create its "
+            "branches tui-orch/<run>/<task>; rename it (git branch -m tui-orch OTHER) first"
+        )
+
+
+def check_creatable(directory: Path, what: str, way_out: str = "move it out of the way") -> None:
+    """directory exists as a folder, or can be made: the nearest existing part is a
+    writable folder. Checked without creating anything."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PreconditionFailed(
+            f"{what} {directory} cannot be created: {existing} is not a writable directory; "
+            + way_out
+        )
+
+
 def find_program(program: str, cwd: Path, path_env: str | None = None) -> str | None:
     """Where program would be found when started in cwd, or None."""
     if "/" in program:

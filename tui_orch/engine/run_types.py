@@ -40,7 +40,15 @@ class RunStopped(Exception):
 
 
 class NothingToMerge(Exception):
-    """Every task finished without changing a file: there is no branch move to ask about."""
+    """No task's work reached the integration branch: there is no branch move to ask
+    about. A failure (exit 1) when agents ran and changed nothing; when every task was
+    skipped or kept out by the user, there was nothing to do (exit 0)."""
+
+    def __init__(self, outcome: str, message: str, exit_code: int) -> None:
+        self.outcome = outcome
+        self.message = message
+        self.exit_code = exit_code
+        super().__init__(message)
 
 
 class RunBusy(Exception):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tui_orch.engine.jobs import JobFiles, is_alive, read_status, stop_job, wait_until_stopped
 from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.state import RunState, RunStore, TaskPhase, TaskState
+from tui_orch.engine.state import RunState, RunStore, TaskPhase, TaskState, UnreadableRun
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,12 @@ def find_log(store: RunStore, task_id: str, run_id: str | None) -> tuple[RunStat
     for candidate in run_ids:
         if candidate not in store.run_ids():
             continue
-        run = store.load(candidate)
+        try:
+            run = store.load(candidate)
+        except UnreadableRun:
+            if run_id is not None:
+                raise
+            continue
         if task_id in run.tasks:
             return run, store.task_files(candidate, task_id)
         if task_id.startswith("validate-") and task_id[9:].isdigit():

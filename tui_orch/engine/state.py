@@ -7,6 +7,7 @@ Being under the git dir, none of it ever shows up as untracked files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -15,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from tui_orch.engine.jobs import JobFiles, JobHandle, write_json_atomic
+from tui_orch.engine.preconditions import PreconditionFailed
 
 STATE_VERSION = 1
 
@@ -24,6 +26,7 @@ class TaskPhase(StrEnum):
     SKIPPED = "skipped"
     RUNNING = "running"
     SUCCEEDED = "succeeded"  # agent exited 0, work committed on the task branch
+    NO_CHANGES = "no-changes"  # agent exited 0 but changed nothing: nothing to merge
     FAILED = "failed"  # exited non-zero, timed out, stopped or could not start
     MERGED = "merged"
     EXCLUDED = "excluded"  # kept out of the merge: by the user, or blocked by a policy
@@ -146,6 +149,10 @@ class RunState:
         return cls(**values)  # type: ignore[arg-type]
 
 
+class UnreadableRun(PreconditionFailed):
+    """A run's state file is missing, truncated or not ours: say so, and how to clean it."""
+
+
 class RunStore:
     """The runs of one repository, under its common git dir."""
 
@@ -180,8 +187,14 @@ class RunStore:
         write_json_atomic(directory / "state.json", state.to_dict())
 
     def load(self, run_id: str) -> RunState:
-        data = json.loads((self.run_dir(run_id) / "state.json").read_text())
-        return RunState.from_dict(data)
+        path = self.run_dir(run_id) / "state.json"
+        try:
+            return RunState.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise UnreadableRun(
+                f"the state of run {run_id} ({path}) cannot be read ({type(error).__name__}: "
+                f"{error}); `tui-orch clean {run_id}` still removes its worktrees and branches"
+            ) from None
 
     def run_ids(self) -> list[str]:
         """All runs, oldest first (ids start with their creation time)."""
@@ -190,4 +203,9 @@ class RunStore:
         return sorted(p.name for p in self.root.iterdir() if (p / "state.json").is_file())
 
     def all(self) -> list[RunState]:
-        return [self.load(run_id) for run_id in self.run_ids()]
+        """Every run whose state can be read."""
+        runs = []
+        for run_id in self.run_ids():
+            with contextlib.suppress(UnreadableRun):
+                runs.append(self.load(run_id))
+        return runs

@@ -95,14 +95,20 @@ class Workspace:
                 return info.path
         return None
 
+    def head_branch(self, worktree: Path) -> str | None:
+        """The branch checked out in worktree (short name), None when HEAD is detached."""
+        done = self.git("symbolic-ref", "--quiet", "HEAD", cwd=worktree, check=False)
+        ref = done.stdout.strip()
+        return ref.removeprefix("refs/heads/") if done.returncode == 0 and ref else None
+
     def is_dirty(self, worktree: Path) -> bool:
         """Uncommitted changes to tracked files, or untracked files that are not ignored."""
         return bool(self.git("status", "--porcelain", cwd=worktree).stdout.strip())
 
-    def summary(self, start: str, worktree: Path) -> CommitSummary:
-        """Commits and changed files from start to the worktree's HEAD (two git calls)."""
-        # Children before parents, so the first is HEAD itself whatever the dates say.
-        commits = self.git("rev-list", "--topo-order", f"{start}..HEAD", cwd=worktree)
+    def summary(self, start: str, branch: str) -> CommitSummary:
+        """Commits and changed files from start to branch's head (two git calls)."""
+        # Children before parents, so the first is the head itself whatever the dates say.
+        commits = self.git("rev-list", "--topo-order", f"{start}..refs/heads/{branch}")
         shas = commits.stdout.split()
         head = shas[0] if shas else start
         files: list[str] = []
@@ -117,10 +123,33 @@ class Workspace:
 
     # -- changing --------------------------------------------------------------
 
-    def add_worktree(self, path: Path, branch: str, start: str) -> None:
-        """Create branch at start and check it out in a new worktree at path."""
+    def add_worktree(self, path: Path, branch: str, start: str) -> bool:
+        """Create branch at start and check it out in a new worktree at path: all or
+        nothing. git can fail half way (a post-checkout hook that fails leaves the
+        worktree and branch made); what this call made is then removed again, and a
+        branch that already existed is checked out, never re-created or deleted.
+        True when the branch was made here (at start)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.locked_git("worktree", "add", "--quiet", "-b", branch, str(path), start)
+        with self.lock.held():
+            existed = self.branch_exists(branch)
+            create = () if existed else ("-b", branch)
+            target = (branch,) if existed else (start,)
+            args = ["worktree", "add", "--quiet", *create, str(path), *target]
+            done = run_git(args, self.root, check=False)
+            if done.returncode != 0:
+                self._undo_add(path, None if existed else branch)
+                raise GitError(args, done.returncode, done.stdout, done.stderr)
+        return not existed
+
+    def _undo_add(self, path: Path, new_branch: str | None) -> None:
+        """Remove a worktree (and a branch) that a failed `worktree add` left; lock held."""
+        if any(info.path == path for info in self.worktrees()):
+            run_git(["worktree", "remove", "-f", "-f", str(path)], self.root, check=False)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        run_git(["worktree", "prune"], self.root, check=False)
+        if new_branch and self.branch_exists(new_branch):
+            run_git(["branch", "-D", "--quiet", new_branch], self.root, check=False)
 
     def remove_worktree(self, path: Path, force: bool = False) -> None:
         args = ["worktree", "remove", str(path)]
