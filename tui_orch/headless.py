@@ -22,6 +22,7 @@ from tui_orch.engine.approvals import (
 )
 from tui_orch.engine.state import RunState
 from tui_orch.tables import format_table, plural
+from tui_orch.terminal_safe import printable, printable_line
 
 
 class ConsoleReporter:
@@ -35,7 +36,8 @@ class ConsoleReporter:
     def __call__(self, event: ev.Event) -> None:
         line = self.describe(event)
         if line is not None:
-            self.out.write(line + "\n")
+            # Events carry agent text (output, file names): none of it may drive the terminal.
+            self.out.write(printable(line, keep_newlines=True) + "\n")
             self.out.flush()
 
     def describe(self, event: ev.Event) -> str | None:
@@ -59,17 +61,22 @@ class ConsoleReporter:
             case ev.AgentOutput():
                 if self.quiet:
                     return None
-                return "\n".join(self._prefixed(event.task_id, line) for line in event.lines)
+                return "\n".join(
+                    self._prefixed(event.task_id, printable_line(line)) for line in event.lines
+                )
             case ev.AgentExited():
                 how = {
                     "timeout": "timed out",
                     "stopped": "stopped",
                     "failed-to-start": "could not start",
                     "lost": "lost",
+                    "left-branch": f"exited {event.exit_code} but left its branch",
                 }.get(event.reason, f"exited {event.exit_code}")
                 return self._prefixed(event.task_id, f"{how} after {event.duration:.1f}s")
             case ev.TaskCommitted() if event.commits == 0:
-                return self._prefixed(event.task_id, "no changes")
+                return self._prefixed(
+                    event.task_id, "no changes: its agent exited 0 without changing a file"
+                )
             case ev.TaskCommitted():
                 return self._prefixed(
                     event.task_id,
@@ -89,7 +96,9 @@ class ConsoleReporter:
             case ev.ValidationOutput():
                 if self.quiet:
                     return None
-                return "\n".join(self._prefixed("validate", line) for line in event.lines)
+                return "\n".join(
+                    self._prefixed("validate", printable_line(line)) for line in event.lines
+                )
             case ev.ValidationResult():
                 return f"== validation {'passed' if event.passed else 'FAILED'}: {event.command}"
             case ev.BaseMerged():
@@ -174,7 +183,7 @@ class TerminalApprover:
             skip = set((await self._ask("Task ids to skip (separated by spaces): ")).split())
             unknown = skip - set(ids)
             if unknown:
-                self.out.write(f"not in this batch, ignored: {', '.join(sorted(unknown))}\n")
+                self._say(f"not in this batch, ignored: {', '.join(sorted(unknown))}\n")
             return BatchDecision.approve(frozenset(skip & set(ids)))
         return BatchDecision.approve()
 
@@ -182,15 +191,19 @@ class TerminalApprover:
         rows = [
             [
                 o.task_id,
-                str(o.commits),
+                str(o.commits) if o.changed else "no changes",
                 str(len(o.files_changed)),
                 f"+{o.insertions} -{o.deletions}",
             ]
             for o in request.outcomes
         ]
-        self.out.write(format_table(["task", "commits", "files", "lines"], rows) + "\n")
+        self._say(format_table(["task", "commits", "files", "lines"], rows) + "\n")
+        for outcome in request.outcomes:
+            if not outcome.changed:
+                self._say(f"warning: {outcome.task_id} changed nothing; its agent's last lines:\n")
+                self._say("".join(f"  {line}\n" for line in outcome.last_lines) or "  (none)\n")
         for warning in request.warnings:
-            self.out.write(f"warning: {warning}\n")
+            self._say(f"warning: {warning}\n")
         answer = await self._ask(
             f"Merge batch {request.number}/{request.total} into {request.integration_branch}? "
             "[Y]es, [e]xclude some tasks, [a]bort: "
@@ -204,14 +217,14 @@ class TerminalApprover:
         for task_id, reasons in request.blocked.items():
             if task_id in exclude:
                 continue
-            self.out.write(f"{task_id} is blocked: {'; '.join(reasons)}\n")
+            self._say(f"{task_id} is blocked: {'; '.join(reasons)}\n")
             if (await self._ask(f"Merge {task_id} anyway? [y/N]: ")).startswith("y"):
                 override.add(task_id)
         return MergeDecision.approve(frozenset(exclude), frozenset(override))
 
     async def approve_problems(self, request: ProblemsRequest) -> bool:
         for problem in request.problems:
-            self.out.write(f"{request.kind}: {problem}\n")
+            self._say(f"{request.kind}: {problem}\n")
         answer = await self._ask(
             f"These {request.kind} problems block the run; go on anyway? [y/N]: "
         )
@@ -219,7 +232,7 @@ class TerminalApprover:
 
     async def approve_final(self, request: FinalRequest) -> bool:
         for line in request.validation:
-            self.out.write(f"validation: {line}\n")
+            self._say(f"validation: {line}\n")
         where = f" and update {request.checked_out_in}" if request.checked_out_in else ""
         answer = await self._ask(
             f"Fast-forward '{request.base}' from {request.old_commit[:8]} to "
@@ -227,8 +240,12 @@ class TerminalApprover:
         )
         return answer.startswith("y")
 
+    def _say(self, text: str) -> None:
+        """Requests name agents' files: none of that text may drive the terminal."""
+        self.out.write(printable(text, keep_newlines=True))
+
     async def _ask(self, question: str) -> str:
-        self.out.write(question)
+        self._say(question)
         self.out.flush()
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[str] = loop.create_future()

@@ -26,6 +26,7 @@ from tui_orch.headless import (
     summary_table,
 )
 from tui_orch.launch_spec import Launch
+from tui_orch.terminal_safe import printable
 
 
 def register(commands: Any) -> None:
@@ -192,9 +193,10 @@ def _drive(orchestrator: Orchestrator, args: argparse.Namespace) -> int:
         print(summary_table(orchestrator.state))
         conflicts = conflicts_section(orchestrator.state)
         if conflicts:
-            print(conflicts)
+            print(printable(conflicts, keep_newlines=True))
         print()
     stream = sys.stdout if result.exit_code == EXIT_OK else sys.stderr
     if not args.json or result.exit_code != EXIT_OK:
-        print(("" if result.exit_code == EXIT_OK else "tui-orch: ") + result.message, file=stream)
+        prefix = "" if result.exit_code == EXIT_OK else "tui-orch: "
+        print(prefix + printable(result.message, keep_newlines=True), file=stream)
     return result.exit_code

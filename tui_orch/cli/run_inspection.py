@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 import time
@@ -16,6 +17,7 @@ from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.runs import find_log, load_run, run_view
 from tui_orch.engine.state import RunStore, UnreadableRun
 from tui_orch.tables import format_table
+from tui_orch.terminal_safe import printable
 
 
 def register(commands: Any) -> None:
@@ -41,6 +43,12 @@ def register(commands: Any) -> None:
     logs.add_argument("task_id", metavar="TASK")
     logs.add_argument("--run", dest="run_id", metavar="RUN", help="default: the newest run")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
+    logs.add_argument(
+        "--raw",
+        action="store_true",
+        help="print the bytes as the agent wrote them, even to a terminal (by default a "
+        "terminal gets control characters escaped; a pipe or file always gets the raw bytes)",
+    )
     add_repo_option(logs)
     logs.set_defaults(handler=show_logs)
 
@@ -104,7 +112,7 @@ def show_status(args: argparse.Namespace) -> int:
         )
         print("\n".join("  " + line for line in table.splitlines()))
         if view["message"]:
-            print(f"  {view['message']}")
+            print("  " + printable(str(view["message"]), keep_newlines=True))
         print()
     return EXIT_OK
 
@@ -120,6 +128,9 @@ def show_logs(args: argparse.Namespace) -> int:
         )
     _run, files = found
     out = sys.stdout.buffer
+    # An agent's escape sequences must not drive the operator's terminal.
+    escape = sys.stdout.isatty() and not args.raw
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a char cut between reads
     offset = 0
     while True:
         try:
@@ -128,7 +139,11 @@ def show_logs(args: argparse.Namespace) -> int:
                 data = log.read()
         except FileNotFoundError:
             data = b""
-        out.write(data)
+        if escape:
+            text = decoder.decode(data, final=not args.follow)
+            out.write(printable(text, keep_newlines=True).encode("utf-8"))
+        else:
+            out.write(data)
         out.flush()
         offset += len(data)
         if not args.follow:

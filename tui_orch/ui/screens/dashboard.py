@@ -161,10 +161,20 @@ validator when it runs), its border coloured by state, which is also written out
                 self._set_state(event.task_id, state)
                 if not ok:
                     self.notify(
-                        f"{event.task_id}: {event.reason} (exit {event.exit_code})",
+                        event.message
+                        or f"{event.task_id}: {event.reason} (exit {event.exit_code})",
                         severity="error",
-                        title="agent failed",
+                        title=f"{event.task_id} failed",
+                        markup=False,
                     )
+            case ev.TaskCommitted() if event.commits == 0:
+                self._set_state(event.task_id, "no-changes")
+                self.notify(
+                    "Its agent exited 0 without changing a file: there is nothing to merge. "
+                    "Its log (l) says what it did.",
+                    severity="warning",
+                    title=f"{event.task_id}: no changes",
+                )
             case ev.TaskCommitted():
                 self.files_changed[event.task_id] = event.files_changed
                 self._refresh_pane(event.task_id)
@@ -218,7 +228,8 @@ validator when it runs), its border coloured by state, which is also written out
     def _mark_batch_merged(self, number: int) -> None:
         """A batch whose every task is merged (or left out) is done, even the last one."""
         task_ids = self.batches[number - 1] if 1 <= number <= len(self.batches) else []
-        if all(self.task_states.get(t) in ("merged", "skipped", "excluded") for t in task_ids):
+        done = ("merged", "skipped", "excluded", "no-changes")
+        if all(self.task_states.get(t) in done for t in task_ids):
             self.query_one(RunTree).show_batch(number, current=False, done=True)
 
     def show_output(self, key: str, pending: PendingOutput) -> None:

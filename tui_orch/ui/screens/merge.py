@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tui_orch.engine.approvals import FinalRequest, MergeDecision, MergeRequest
+from tui_orch.ui.text_utils import clean_line
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
@@ -79,7 +80,9 @@ branch until the final approval, after validation.
         warnings = list(self.request.blocked.get(task_id, ())) or self.warnings_by_task.get(
             task_id, []
         )
-        if excluded:
+        if not outcome.changed:
+            state = "no changes: nothing to merge"
+        elif excluded:
             state = "blocked: held back" if blocked else "excluded"
         else:
             state = "will merge (override)" if blocked else "will merge"
@@ -96,10 +99,15 @@ branch until the final approval, after validation.
     def show_detail(self, event: DataTable.RowHighlighted) -> None:
         task_id = str(event.row_key.value)
         outcome = next(o for o in self.request.outcomes if o.task_id == task_id)
-        lines = [f"{task_id} on {outcome.branch}: {outcome.commits} commit(s)"]
-        lines += [f"  {path}" for path in outcome.files_changed] or ["  (no files changed)"]
+        if outcome.changed:
+            lines = [f"{task_id} on {outcome.branch}: {outcome.commits} commit(s)"]
+            lines += [f"  {path}" for path in outcome.files_changed]
+        else:
+            lines = [f"{task_id}: its agent exited 0 without changing a file; its last lines:"]
+            lines += [f"  {clean_line(line)}" for line in outcome.last_lines] or ["  (none)"]
         lines += [f"  ⚠ {warning}" for warning in self.warnings_by_task.get(task_id, [])]
-        self.query_one("#merge-detail", Static).update("\n".join(lines))
+        # Plain text: file names and agent lines are not markup.
+        self.query_one("#merge-detail", Static).update(Text("\n".join(lines)))
 
     def _current(self) -> str | None:
         table = self.query_one(DataTable)

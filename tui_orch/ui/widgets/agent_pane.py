@@ -23,8 +23,15 @@ STATE_ICONS: dict[str, str] = {
     "skipped": "⊘",
     "excluded": "⊘",
     "passed": "✓",
+    "no-changes": "∅",
 }
 STATE_CLASSES = tuple(f"-{state}" for state in STATE_ICONS)
+# How a state reads where it differs from its key.
+STATE_WORDS: dict[str, str] = {"no-changes": "no changes"}
+
+
+def state_word(state: str) -> str:
+    return STATE_WORDS.get(state, state)
 
 
 class AgentPane(TailView, can_focus=True):
@@ -91,7 +98,7 @@ class AgentPane(TailView, can_focus=True):
         header.append(f"{icon} {self.task_id}", style="bold")
         for badge in self.badges:  # first, so a narrow pane still shows them
             header.append(f"  ⚠ {badge}", style="bold reverse")
-        header.append(f"  {self.state}  {elapsed_text(self.elapsed)}")
+        header.append(f"  {state_word(self.state)}  {elapsed_text(self.elapsed)}")
         header.append(f"  {self.line_count} lines")
         if self.files_changed is not None:
             header.append(f"  {self.files_changed} files")
@@ -101,7 +108,7 @@ class AgentPane(TailView, can_focus=True):
             self.header = header
             self._header_strip = None
             self.refresh(Region(0, 0, self.size.width, 1))
-        title, subtitle = f"{self.number} {self.task_id}", f"{icon} {self.state}"
+        title, subtitle = f"{self.number} {self.task_id}", f"{icon} {state_word(self.state)}"
         if self.border_title != title:
             self.border_title = title
         if self.border_subtitle != subtitle:

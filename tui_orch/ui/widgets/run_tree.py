@@ -6,7 +6,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tui_orch.ui.text_utils import elapsed_text
-from tui_orch.ui.widgets.agent_pane import STATE_ICONS
+from tui_orch.ui.widgets.agent_pane import STATE_ICONS, state_word
 
 
 class RunTree(Tree[str]):
@@ -33,7 +33,8 @@ class RunTree(Tree[str]):
         node = self._task_nodes.get(task_id)
         if node is None:
             return
-        label = f"{STATE_ICONS.get(state, '?')} {task_id}  {state}  {elapsed_text(elapsed)}"
+        icon = STATE_ICONS.get(state, "?")
+        label = f"{icon} {task_id}  {state_word(state)}  {elapsed_text(elapsed)}"
         if self._labels.get(task_id) != label:
             self._labels[task_id] = label
             node.set_label(label)
