@@ -95,7 +95,7 @@ def clean_run(workspace: Workspace, run: RunState, force: bool = False) -> Clean
         try:
             if worktree is not None and _remove_worktree(workspace, worktree, registered):
                 report.removed_worktrees.append(str(worktree))
-            if workspace.branch_exists(branch):
+            if branch and workspace.branch_exists(branch):
                 workspace.delete_branch(branch, force=True)
                 report.removed_branches.append(branch)
         except (GitError, OSError) as error:
@@ -109,19 +109,25 @@ def clean_run(workspace: Workspace, run: RunState, force: bool = False) -> Clean
 
 
 def _pairs(workspace: Workspace, run: RunState) -> list[tuple[Path | None, str]]:
-    """Each (worktree, branch) of the run: from its state, plus any branch of the run
-    that git has and the state does not name (and where it is checked out)."""
-    pairs: list[tuple[Path | None, str]] = [
+    """Each (worktree, branch) of the run: from its state, plus what git knows (any
+    branch of the run the state does not name, and where each branch is checked out
+    if that is not where the state says)."""
+    recorded: list[tuple[Path | None, str]] = [
         (Path(task.worktree) if task.worktree else None, task.branch) for task in run.tasks.values()
     ]
     if run.integration_branch:
-        pairs.append((Path(run.integration_worktree), run.integration_branch))
-    named = {branch for _, branch in pairs}
+        recorded.append((Path(run.integration_worktree), run.integration_branch))
     prefix = f"refs/heads/{BRANCH_PREFIX}/{run.run_id}/"
     found = workspace.git("for-each-ref", "--format=%(refname:short)", prefix).stdout.split()
-    for branch in found:
-        if branch not in named:
-            pairs.append((workspace.worktree_of_branch(branch), branch))
+    named = {branch for _, branch in recorded}
+    recorded += [(None, branch) for branch in found if branch not in named]
+    checked_out = {info.branch: info.path for info in workspace.worktrees() if info.branch}
+    pairs: list[tuple[Path | None, str]] = []
+    for worktree, branch in recorded:
+        actual = checked_out.get(branch)
+        if actual is not None and actual != worktree:
+            pairs.append((actual, ""))  # where git has it checked out, before the branch goes
+        pairs.append((worktree, branch))
     return pairs
 
 
@@ -177,7 +183,7 @@ def _what_would_be_lost(
                 dirty = True  # cannot tell: treat it as work
             if dirty:
                 losses.append(f"{worktree} has uncommitted changes")
-    if workspace.branch_exists(branch):
+    if branch and workspace.branch_exists(branch):
         count = _commits_only_on(workspace, branch, base_head)
         if count:
             where = "the base branch" if base_head else "any other branch"

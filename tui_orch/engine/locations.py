@@ -48,10 +48,7 @@ def check_worktree_root(root: Path, repo_root: Path, git_common_dir: Path) -> No
     that cannot be created: before anything is made."""
     resolved = root.expanduser().resolve()
     common = git_common_dir.resolve()
-    inside = {
-        repo_root.resolve(): "its working tree",
-        common: "its git dir",
-    }
+    inside = {common: "its git dir", repo_root.resolve(): "its working tree"}
     if common.name == ".git":
         inside.setdefault(common.parent, "its working tree")
     for directory, what in inside.items():

@@ -1,0 +1,246 @@
+"""Nothing is created before every check has passed, a failed early step leaves nothing
+behind, and `clean` can always remove a run, however broken.
+
+Each case makes one precondition or one early step fail for real (a dirty tree, a
+branch in the way, a post-checkout hook that says no, ...) and compares what a user
+would look at before and after: every ref, the worktree list, the working tree, the runs
+folder and the data dir where worktrees go.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, git, run_cli
+from tests.run_helpers import branches, run_plan, script_agent, worktrees_home, write_plan
+
+WRITE_OWNED = """
+for name in FILES:
+    pathlib.Path(name).write_text(f"written by {TASK}\\n")
+"""
+
+
+def snapshot(repo: Path) -> dict[str, object]:
+    """What a run must not change when it refuses or fails at the door."""
+    runs = repo / ".git" / "tui-orch" / "runs"
+    data = worktrees_home()
+    return {
+        "refs": git(repo, "for-each-ref", "--format=%(refname) %(objectname)"),
+        "worktrees": git(repo, "worktree", "list", "--porcelain"),
+        "tree": git(repo, "status", "--porcelain", "--ignored", "--untracked-files=all"),
+        "runs": sorted(p.name for p in runs.iterdir()) if runs.is_dir() else [],
+        "data": sorted(str(p) for p in data.rglob("*")) if data.is_dir() else [],
+    }
+
+
+def plan_for(tmp_path: Path, **changes: object) -> Path:
+    writer = script_agent(tmp_path, "writer", WRITE_OWNED)
+    tasks: list[dict[str, object]] = [
+        {"id": "a", "files": ["a.txt"]},
+        {"id": "b", "files": ["b.txt"]},
+    ]
+    return write_plan(tmp_path / "plan.yaml", tasks, {"writer": writer}, **changes)
+
+
+def failing_hook(repo: Path, branch_suffix: str) -> None:
+    """A post-checkout hook that fails in worktrees of branches ending in branch_suffix:
+    `git worktree add` then exits 1, leaving the worktree and the branch it made."""
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(
+        "#!/bin/sh\n"
+        'case "$(git rev-parse --abbrev-ref HEAD)" in\n'
+        f'  *{branch_suffix}) echo "hook: checkout refused" >&2; exit 1;;\n'
+        "esac\n"
+    )
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+
+
+Setup = Callable[[Path, Path], list[str]]
+
+
+def dirty_tree(repo: Path, tmp_path: Path) -> list[str]:
+    (repo / "README.md").write_text("changed\n")
+    return []
+
+
+def missing_agent(repo: Path, tmp_path: Path) -> list[str]:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(plan.read_text().replace(sys.executable, "no-such-agent-cli"))
+    return []
+
+
+def branch_in_the_way(repo: Path, tmp_path: Path) -> list[str]:
+    git(repo, "branch", "tui-orch")
+    return []
+
+
+def root_inside_the_repo(repo: Path, tmp_path: Path) -> list[str]:
+    return ["--worktree-root", str(repo / "wt")]
+
+
+def root_inside_git_dir(repo: Path, tmp_path: Path) -> list[str]:
+    return ["--worktree-root", str(repo / ".git" / "wt")]
+
+
+def root_under_a_file(repo: Path, tmp_path: Path) -> list[str]:
+    (tmp_path / "a-file").write_text("")
+    return ["--worktree-root", str(tmp_path / "a-file" / "wt")]
+
+
+def config_root_inside_the_repo(repo: Path, tmp_path: Path) -> list[str]:
+    (repo / ".tui-orch.yaml").write_text("worktree_root: .worktrees\n")
+    return []
+
+
+def state_folder_blocked(repo: Path, tmp_path: Path) -> list[str]:
+    (repo / ".git" / "tui-orch").mkdir()
+    (repo / ".git" / "tui-orch" / "runs").write_text("not a folder")
+    return []
+
+
+def missing_base(repo: Path, tmp_path: Path) -> list[str]:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(plan.read_text().replace("base: main", "base: mian"))
+    return []
+
+
+PRECONDITIONS = [
+    pytest.param(dirty_tree, "has uncommitted changes (README.md)", id="dirty-tree"),
+    pytest.param(missing_agent, "'no-such-agent-cli' was not found on PATH", id="missing-agent"),
+    pytest.param(missing_base, "branch 'mian' does not exist", id="missing-base"),
+    pytest.param(branch_in_the_way, "has a branch named 'tui-orch'", id="branch-tui-orch"),
+    pytest.param(root_inside_the_repo, "is inside the repository (its working", id="root-in-tree"),
+    pytest.param(root_inside_git_dir, "is inside the repository (its git dir", id="root-in-git"),
+    pytest.param(root_under_a_file, "a-file is not a writable directory", id="root-under-file"),
+    pytest.param(config_root_inside_the_repo, "is inside the repository", id="config-root"),
+    pytest.param(state_folder_blocked, "the run state folder", id="state-folder"),
+]
+
+
+@pytest.mark.parametrize(("setup", "sentence"), PRECONDITIONS)
+def test_a_failed_precondition_creates_nothing(
+    repo: Path, tmp_path: Path, setup: Setup, sentence: str
+) -> None:
+    plan = plan_for(tmp_path)
+    extra = setup(repo, tmp_path)
+    before = snapshot(repo)
+
+    result = run_plan(plan, repo, *extra)
+
+    assert result.code == 2, result.stdout + result.stderr
+    assert sentence in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert snapshot(repo) == before
+
+
+def test_the_integration_worktree_failing_leaves_nothing_behind(repo: Path, tmp_path: Path) -> None:
+    plan = plan_for(tmp_path)
+    failing_hook(repo, "/integration")
+    before = snapshot(repo)
+
+    result = run_plan(plan, repo)
+
+    assert result.code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("tui-orch: run ") and "could not start: hook: checkout refused" in last
+    assert last.endswith("nothing was left behind and 'main' was not touched")
+    assert snapshot(repo) == before
+
+
+def test_a_task_worktree_failing_fails_that_task_and_clean_restores_everything(
+    repo: Path, tmp_path: Path
+) -> None:
+    plan = plan_for(tmp_path)
+    failing_hook(repo, "/b")
+    before = snapshot(repo)
+
+    result = run_plan(plan, repo)
+
+    assert result.code == 1
+    assert "task 'b' failed: its worktree" in result.stderr
+    assert "could not be created (hook: checkout refused)" in result.stderr
+    run_id = json.loads(run_cli("status", "--json", "--repo", str(repo), cwd=repo).stdout)["runs"][
+        0
+    ]["run_id"]
+    assert f"tui-orch/{run_id}/b" not in branches(repo)  # the half-made worktree was undone
+    (repo / ".git" / "hooks" / "post-checkout").unlink()
+    cleaned = run_cli("clean", run_id, "--force", "--repo", str(repo), cwd=repo)
+    assert cleaned.code == 0, cleaned.stderr
+    after = snapshot(repo)
+    assert {k: v for k, v in after.items() if k != "runs"} == {
+        k: v for k, v in before.items() if k != "runs"
+    }
+    assert after["runs"] == [run_id]  # logs and state stay
+
+
+# -- clean, however broken the run -------------------------------------------------------
+
+
+def stopped_run(repo: Path, tmp_path: Path) -> str:
+    """A run stopped at its validation: worktrees and branches of two tasks are left."""
+    plan = plan_for(tmp_path, validate=["false"])
+    result = run_plan(plan, repo)
+    assert result.code == 1, result.stderr
+    return json.loads(run_cli("status", "--json", "--repo", str(repo), cwd=repo).stdout)["runs"][0][
+        "run_id"
+    ]
+
+
+def state_path(repo: Path, run_id: str) -> Path:
+    return repo / ".git" / "tui-orch" / "runs" / run_id / "state.json"
+
+
+def truncate_state(repo: Path, run_id: str) -> None:
+    path = state_path(repo, run_id)
+    path.write_text(path.read_text()[:100])
+
+
+def delete_worktrees_by_hand(repo: Path, run_id: str) -> None:
+    state = json.loads(state_path(repo, run_id).read_text())
+    shutil.rmtree(state["worktree_root"])
+
+
+def unregister_worktrees(repo: Path, run_id: str) -> None:
+    """git forgets the worktrees (their admin folders deleted) but the folders stay."""
+    shutil.rmtree(repo / ".git" / "worktrees")
+
+
+def overlong_paths_in_state(repo: Path, run_id: str) -> None:
+    path = state_path(repo, run_id)
+    state = json.loads(path.read_text())
+    state["tasks"]["a"]["worktree"] = str(Path(state["worktree_root"]) / ("x" * 300))
+    path.write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [truncate_state, delete_worktrees_by_hand, unregister_worktrees, overlong_paths_in_state],
+)
+def test_clean_removes_a_broken_run(
+    repo: Path, tmp_path: Path, breakage: Callable[[Path, str], None]
+) -> None:
+    before = snapshot(repo)
+    run_id = stopped_run(repo, tmp_path)
+    breakage(repo, run_id)
+
+    status = run_cli("status", "--repo", str(repo), cwd=repo)
+    assert status.code == 0 and "Traceback" not in status.stderr
+    result: CliResult = run_cli("clean", "--force", "--repo", str(repo), cwd=repo)
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert "internal error" not in result.stderr
+    after = snapshot(repo)
+    assert after["refs"] == before["refs"]
+    assert after["worktrees"] == before["worktrees"]
+    assert after["tree"] == before["tree"]
+    assert after["data"] == []
+    # A second clean has nothing left to do and still does not fail.
+    again = run_cli("clean", "--repo", str(repo), cwd=repo)
+    assert again.code == 0, again.stderr

@@ -1,0 +1,143 @@
+"""Where worktrees live: outside the repository (agents refuse to edit under `.git/`),
+in the data dir by default or where the user says, never inside the repository; runs
+made with the old layout (worktrees under `.git/tui-orch/worktrees`) still resume and clean.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.conftest import git, run_cli
+from tests.run_helpers import (
+    branches,
+    head,
+    run_plan,
+    script_agent,
+    worktree_paths,
+    worktrees_home,
+    write_plan,
+)
+
+WRITE_OWNED = """
+print(f"working in {pathlib.Path.cwd()}", flush=True)
+for name in FILES:
+    pathlib.Path(name).write_text(f"written by {TASK}\\n")
+"""
+
+
+def only_run(repo: Path) -> str:
+    ids = sorted(p.name for p in (repo / ".git" / "tui-orch" / "runs").iterdir())
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
+def state_file(repo: Path, run_id: str) -> Path:
+    return repo / ".git" / "tui-orch" / "runs" / run_id / "state.json"
+
+
+def two_task_plan(tmp_path: Path, **top: object) -> Path:
+    writer = script_agent(tmp_path, "writer", WRITE_OWNED)
+    return write_plan(
+        tmp_path / "plan.yaml",
+        [{"id": "a", "files": ["a.txt"]}, {"id": "b", "files": ["b.txt"], "depends_on": ["a"]}],
+        {"writer": writer},
+        **top,
+    )
+
+
+def test_worktrees_live_in_the_data_dir_and_leave_no_folder_behind(
+    repo: Path, tmp_path: Path
+) -> None:
+    plan = two_task_plan(tmp_path)
+
+    result = run_plan(plan, repo)
+
+    assert result.code == 0, result.stderr
+    run_id = only_run(repo)
+    # The agent (which refuses under .git, as Claude Code does) ran in the data dir.
+    started = [line for line in result.stdout.splitlines() if "| started" in line]
+    assert len(started) == 2
+    assert all(str(worktrees_home()) in line for line in started)
+    assert git(repo, "show", "main:b.txt") == "written by b"
+    worktree = Path(json.loads(state_file(repo, run_id).read_text())["tasks"]["a"]["worktree"])
+    assert f"a | working in {worktree}" in result.stdout
+    # <data>/tui-orch/worktrees/<repo name>-<8 hex of its git dir>/<run>/<task>
+    assert worktree.parent.parent.parent == worktrees_home()
+    assert re.fullmatch(r"repo-[0-9a-f]{8}", worktree.parent.parent.name)
+    assert worktree.parent.name == run_id and worktree.name == "a"
+    assert not (repo / ".git" / "tui-orch" / "worktrees").exists()
+    # Clean-up removed the run's folder and, now empty, the repository's folder too.
+    assert list(worktrees_home().iterdir()) == []
+
+
+def test_worktree_root_option_and_config_key(repo: Path, tmp_path: Path) -> None:
+    plan = two_task_plan(tmp_path)
+    (repo / ".tui-orch.yaml").write_text("worktree_root: ../from-config\n")
+    git(repo, "add", ".tui-orch.yaml")
+    git(repo, "commit", "-q", "-m", "config")
+
+    from_config = run_plan(plan, repo)
+    assert from_config.code == 0, from_config.stderr
+    assert f"started writer in {tmp_path / 'from-config'}/repo-" in from_config.stdout
+
+    other = tmp_path / "other"
+    other.mkdir()
+    plan = two_task_plan(other)  # new files: a run that changes nothing would fail
+    plan.write_text(plan.read_text().replace("a.txt", "a2.txt").replace("b.txt", "b2.txt"))
+    from_option = run_plan(plan, repo, "--worktree-root", str(tmp_path / "given"))
+    assert from_option.code == 0, from_option.stderr
+    assert f"started writer in {tmp_path / 'given'}/repo-" in from_option.stdout
+    assert not (tmp_path / "given").exists() or list((tmp_path / "given").iterdir()) == []
+
+
+def test_a_worktree_root_inside_the_repository_is_refused(repo: Path, tmp_path: Path) -> None:
+    plan = two_task_plan(tmp_path)
+    for inside, what in [
+        (repo / "worktrees", "its working tree"),
+        (repo / ".git" / "tui-orch" / "worktrees", "its git dir"),
+        (repo, "its working tree"),
+    ]:
+        result = run_plan(plan, repo, "--worktree-root", str(inside))
+
+        assert result.code == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(
+            f"tui-orch: the worktree root {inside.resolve()} is inside the repository ({what}"
+        )
+        assert "--worktree-root DIR" in lines[0]
+    assert not (repo / ".git" / "tui-orch" / "runs").exists()
+    assert branches(repo) == ["main"]
+
+
+def test_a_run_made_with_the_old_layout_resumes_and_cleans(repo: Path, tmp_path: Path) -> None:
+    """Worktrees under .git/tui-orch/worktrees, as before: the run goes on from its state."""
+    before = head(repo)
+    gate = tmp_path / "validation-may-pass"
+    plan = two_task_plan(tmp_path, validate=[f"test -e {gate}"])
+    first = run_plan(plan, repo)
+    assert first.code == 1
+    run_id = only_run(repo)
+    # Move the run to where tui-orch used to put worktrees, as a run of the old version.
+    old_root = repo / ".git" / "tui-orch" / "worktrees" / run_id
+    old_root.mkdir(parents=True)
+    state = json.loads(state_file(repo, run_id).read_text())
+    new_root = Path(state["worktree_root"])
+    for path in [state["integration_worktree"], *(t["worktree"] for t in state["tasks"].values())]:
+        if Path(path).exists():
+            git(repo, "worktree", "move", path, str(old_root / Path(path).name))
+    text = state_file(repo, run_id).read_text().replace(str(new_root), str(old_root))
+    state_file(repo, run_id).write_text(text)
+    assert sorted(Path(p).parent for p in worktree_paths(repo)[1:]) == [old_root] * 3
+
+    gate.touch()
+    resumed = run_cli("resume", run_id, "--repo", str(repo), "--headless", "--yes", cwd=repo)
+
+    assert resumed.code == 0, resumed.stderr
+    assert git(repo, "show", "main:a.txt") == "written by a"
+    assert head(repo) != before
+    assert branches(repo) == ["main"]
+    assert worktree_paths(repo) == [str(repo)]
+    assert not (repo / ".git" / "tui-orch" / "worktrees").exists()
