@@ -547,3 +547,34 @@ async def test_a_large_log_is_indexed_over_several_frames(
         assert view.line_text(19_999) == "line 19999"
     assert max(steps) <= 4096
     assert sum(steps) == log.stat().st_size
+
+
+async def test_a_task_that_changed_nothing_shows_as_such_and_on_the_merge_screen(
+    make_app: MakeApp,
+) -> None:
+    setup = make_app(gated=True, task_agents={"docs": ["--no-changes"]})
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await start_batch_one(pilot, app)
+        setup.open_gate()
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        assert pane(app, "docs").state == "no-changes"
+        assert "∅ docs" in pane(app, "docs").header.plain
+        assert "no changes" in pane(app, "docs").header.plain
+        assert pane(app, "docs").has_class("-no-changes")
+        merge = app.screen
+        table = merge.query_one("#merge-table")
+        assert table.get_row("docs")[1] == "no changes: nothing to merge"
+        assert table.get_row("models")[1] == "will merge"
+        table.move_cursor(row=table.get_row_index("docs"))
+        await pilot.pause()
+        detail = str(merge.query_one("#merge-detail").render())
+        assert "docs: its agent exited 0 without changing a file; its last lines:" in detail
+        assert "> task docs: done, 0 files written" in detail
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
+        tree_labels = [str(node.label) for node in app.dashboard.query_one(RunTree).root.children]
+        assert tree_labels[0].startswith("✔ batch 1")  # a task with no changes is done too
+    state = app.orchestrator.state
+    assert state.tasks["docs"].phase is TaskPhase.NO_CHANGES
+    assert state.tasks["models"].phase is TaskPhase.MERGED

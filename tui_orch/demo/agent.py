@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also change PATH, which the task does not own",
     )
     parser.add_argument(
+        "--no-changes", action="store_true", help="work through the files but write none"
+    )
+    parser.add_argument(
         "--wait-for", metavar="FILE", help="before exiting, wait until FILE exists (a test gate)"
     )
     parser.add_argument(
@@ -83,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         if index > len(files) // 2 and (args.fail or args.hang):
             break
+        if args.no_changes:
+            say(f"  {path} already does what the task asks; leaving it as it is", args.pace)
+            continue
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         text = content_for(path, task_id)
@@ -112,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"> task {task_id}: waiting for the go-ahead", 0)
         while not Path(args.wait_for).exists():
             time.sleep(0.05)
-    say(f"> task {task_id}: done, {len(files)} files written", 0)
+    written = 0 if args.no_changes else len(files)
+    say(f"> task {task_id}: done, {written} files written", 0)
     return 0
 
 
