@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean real-agents
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The real Claude Code CLI, for tests/test_real_claude.py (which skips without it).
+CLAUDE_CODE_VERSION ?= 2.1.197
+real-agents:
+	npm install --prefix .cache/claude-code --no-audit --no-fund --silent \
+		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

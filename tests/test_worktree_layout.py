@@ -125,6 +125,9 @@ def test_a_run_made_with_the_old_layout_resumes_and_cleans(repo: Path, tmp_path:
     old_root.mkdir(parents=True)
     state = json.loads(state_file(repo, run_id).read_text())
     new_root = Path(state["worktree_root"])
+    status = run_cli("status", run_id, "--repo", str(repo), cwd=repo).stdout
+    assert f"  worktrees in {new_root}" in status.splitlines()
+    assert new_root.parent.parent == worktrees_home()
     for path in [state["integration_worktree"], *(t["worktree"] for t in state["tasks"].values())]:
         if Path(path).exists():
             git(repo, "worktree", "move", path, str(old_root / Path(path).name))

@@ -111,6 +111,8 @@ def show_status(args: argparse.Namespace) -> int:
             ["task", "batch", "state", "exit", "duration", "files", "commits"], rows
         )
         print("\n".join("  " + line for line in table.splitlines()))
+        if not view["cleaned"]:
+            print(f"  worktrees in {view['worktree_root']}")
         if view["message"]:
             print("  " + printable(str(view["message"]), keep_newlines=True))
         print()

@@ -82,6 +82,7 @@ def run_view(store: RunStore, run: RunState) -> dict[str, object]:
         "base": run.base,
         "plan": run.plan_source,
         "created_at": run.created_at,
+        "worktree_root": run.worktree_root,
         "cleaned": run.cleaned,
         "conflicts": run.conflicts,
         "tasks": [

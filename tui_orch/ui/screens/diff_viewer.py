@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.syntax import Syntax
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -51,7 +52,10 @@ touching it (uncommitted and new files included, even while the agent runs).
         self.changes: list[FileChange] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Diff  {self.task_id}  (since {self.start[:8]})", classes="screen-title")
+        yield Static(
+            Text(f"Diff  {self.task_id}  (since {self.start[:8]})  in {self.worktree}"),
+            classes="screen-title",
+        )
         with Horizontal(id="diff-body"):
             yield OptionList(id="diff-files")
             with VerticalScroll(id="diff-text-scroll"):

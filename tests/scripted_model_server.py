@@ -1,0 +1,299 @@
+"""A scripted stand-in for the Anthropic Messages API, for running the real Claude Code CLI.
+
+Claude Code talks to whatever ``ANTHROPIC_BASE_URL`` names. This server answers it with a
+fixed script instead of a model, so a test can run the real CLI end to end (its tools
+really write files) with no network and no account:
+
+1. a request that offers a ``Write`` tool, whose last user message carries no tool result,
+   gets one ``tool_use`` block per file the tui-orch task owns, writing a line naming the
+   task (the files and the task id are read from tui-orch's prompt, the working directory
+   from Claude Code's system prompt);
+2. once the tool results come back, the answer is the text "done" (``end_turn``);
+3. any request without tools (a session title, a summary, a quota check) gets a short
+   text, a JSON title, which satisfies the one side request the CLI was seen to make.
+
+Everything else (``count_tokens``, ``HEAD /``, telemetry) gets an empty success. Every
+request is recorded, in memory and optionally as JSON lines in a file, so tests can assert
+on what the CLI asked and a failure can be debugged.
+
+Only the standard library: it runs in a thread of the test process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+TASK_RE = re.compile(r"You are working on task '([^']+)'")
+FILES_RE = re.compile(r"Create or edit only these files:\n((?:- .+\n?)+)")
+# Claude Code 2.x: " - Primary working directory: /path" in the system prompt's environment.
+CWD_RE = re.compile(r"(?:Primary working|Working) directory: (/[^\n]+)")
+
+
+def file_content(task_id: str, relative_path: str) -> str:
+    """What the script writes into each owned file; tests compare against it.
+
+    A `#` line: a comment in Python (tui-orch compiles merged .py files), a heading in
+    Markdown, plain text elsewhere."""
+    return f"# written by claude for task {task_id}: {relative_path}\n"
+
+
+@dataclass
+class Recorded:
+    """One HTTP request the CLI made."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any  # the parsed JSON body, or the raw text when it is not JSON, or None
+
+
+@dataclass
+class Reply:
+    """A scripted assistant message: its content blocks and why it stopped."""
+
+    content: list[dict[str, Any]]
+    stop_reason: str | None = "end_turn"  # None only in the stream's message_start
+
+
+def _texts(content: Any) -> Iterator[str]:
+    """Every text in a message's content (a string, or a list of blocks)."""
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                yield block["text"]
+
+
+def _all_text(body: dict[str, Any]) -> str:
+    """The system prompt and every message's text, joined: where the script looks for
+    the task, its files and the working directory (Claude Code may move the environment
+    section from the system prompt into the first user message)."""
+    parts = list(_texts(body.get("system")))
+    for message in body.get("messages", []):
+        parts.extend(_texts(message.get("content")))
+    return "\n".join(parts)
+
+
+def _has_tool_result(message: dict[str, Any]) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(block, dict) and block.get("type") == "tool_result" for block in content
+    )
+
+
+def _offers_tool(body: dict[str, Any], name: str) -> bool:
+    return any(tool.get("name") == name for tool in body.get("tools") or [])
+
+
+def script(body: dict[str, Any], next_id: Callable[[], int]) -> Reply:
+    """The answer to one Messages API request (the whole script lives here)."""
+    # Claude Code also sends role "system" messages mid-conversation, so look at the
+    # last *user* message: it carries the tool results once tools have run.
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    last = users[-1] if users else {}
+    if not _offers_tool(body, "Write"):
+        # Side requests: a session title (asked for as JSON), a summary, a quota check.
+        return Reply([{"type": "text", "text": '{"title": "Scripted task"}'}])
+    if _has_tool_result(last):
+        return Reply([{"type": "text", "text": "done"}])
+    text = _all_text(body)
+    task, files, cwd = TASK_RE.search(text), FILES_RE.search(text), CWD_RE.search(text)
+    if not (task and files and cwd):
+        return Reply([{"type": "text", "text": "no tui-orch task found in the prompt"}])
+    root = Path(cwd.group(1).strip())
+    uses = []
+    for line in files.group(1).splitlines():
+        relative = line.removeprefix("- ").strip()
+        uses.append(
+            {
+                "type": "tool_use",
+                "id": f"toolu_{next_id():08d}",
+                "name": "Write",
+                "input": {
+                    "file_path": str(root / relative),
+                    "content": file_content(task.group(1), relative),
+                },
+            }
+        )
+    return Reply(uses, stop_reason="tool_use")
+
+
+def _message(body: dict[str, Any], reply: Reply, message_id: str) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "scripted"),
+        "content": reply.content,
+        "stop_reason": reply.stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 10},
+    }
+
+
+def _sse(body: dict[str, Any], reply: Reply, message_id: str) -> bytes:
+    """The streaming form of a reply: the event sequence the Messages API sends, each
+    block started empty, filled by one delta, and stopped."""
+    start = _message(body, Reply([], stop_reason=None), message_id)
+    start["usage"] = {"input_tokens": 10, "output_tokens": 1}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(reply.content):
+        if block["type"] == "text":
+            empty = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": block["text"]}
+        else:
+            empty = {**block, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        events += [
+            {"type": "content_block_start", "index": index, "content_block": empty},
+            {"type": "content_block_delta", "index": index, "delta": delta},
+            {"type": "content_block_stop", "index": index},
+        ]
+    events += [
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
+            "usage": {"output_tokens": 10},
+        },
+        {"type": "message_stop"},
+    ]
+    return b"".join(
+        f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events
+    )
+
+
+@dataclass
+class ScriptedModelServer:
+    """The server, on 127.0.0.1 and a free port, in a daemon thread.
+
+    Use as a context manager; ``url`` is what ``ANTHROPIC_BASE_URL`` should be.
+    """
+
+    log_path: Path | None = None
+    requests: list[Recorded] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._http.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> ScriptedModelServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join(timeout=5)
+
+    def record(self, request: Recorded) -> None:
+        with self._lock:
+            self.requests.append(request)
+            if self.log_path is not None:
+                with self.log_path.open("a", encoding="utf-8") as log:
+                    log.write(json.dumps(request.__dict__) + "\n")
+
+    def next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The bodies of every Messages API call (not count_tokens), in order."""
+        with self._lock:
+            return [
+                r.body
+                for r in self.requests
+                if r.method == "POST"
+                and r.path.split("?")[0].endswith("/v1/messages")
+                and isinstance(r.body, dict)
+            ]
+
+    def tool_uses(self) -> list[dict[str, Any]]:
+        """Every tool_use block the CLI sent back in a later request, i.e. every tool call
+        the CLI actually made, deduplicated by id."""
+        seen: dict[str, dict[str, Any]] = {}
+        for body in self.messages():
+            for message in body.get("messages", []):
+                content = message.get("content")
+                if message.get("role") == "assistant" and isinstance(content, list):
+                    for block in content:
+                        if block.get("type") == "tool_use":
+                            seen.setdefault(block["id"], block)
+        return list(seen.values())
+
+    def tool_results(self) -> list[dict[str, Any]]:
+        """Every tool_result the CLI sent, deduplicated by tool_use_id."""
+        seen: dict[str, dict[str, Any]] = {}
+        for body in self.messages():
+            for message in body.get("messages", []):
+                content = message.get("content")
+                if isinstance(content, list):
+                    for block in content:
+                        if isinstance(block, dict) and block.get("type") == "tool_result":
+                            seen.setdefault(block["tool_use_id"], block)
+        return list(seen.values())
+
+
+def _handler_for(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the CLI's HTTP client expects
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: requests are recorded, not printed."""
+
+        def _read_body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if not raw:
+                return None
+            try:
+                return json.loads(raw)
+            except ValueError:
+                return raw.decode("utf-8", "replace")
+
+        def _send(self, status: int, payload: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("request-id", f"req_{server.next_id():08d}")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        def _handle(self) -> None:
+            body = self._read_body()
+            server.record(Recorded(self.command, self.path, dict(self.headers), body))
+            path = self.path.split("?")[0]
+            if self.command == "POST" and path.endswith("/v1/messages/count_tokens"):
+                self._send(200, b'{"input_tokens": 10}', "application/json")
+            elif self.command == "POST" and path.endswith("/v1/messages"):
+                request = body if isinstance(body, dict) else {}
+                reply = script(request, server.next_id)
+                message_id = f"msg_{server.next_id():08d}"
+                if request.get("stream"):
+                    self._send(200, _sse(request, reply, message_id), "text/event-stream")
+                else:
+                    payload = json.dumps(_message(request, reply, message_id)).encode()
+                    self._send(200, payload, "application/json")
+            else:
+                self._send(200, b"{}", "application/json")
+
+        do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = _handle
+
+    return Handler

@@ -1,0 +1,176 @@
+"""The real Claude Code CLI as a tui-orch agent, against a scripted model server.
+
+The CLI (npm package ``@anthropic-ai/claude-code``) runs unchanged: its own prompt
+handling, permission checks and ``Write`` tool. Only the model is replaced, by
+``tests/scripted_model_server.py`` on 127.0.0.1, which answers each task with ``Write``
+calls for the files the task owns. So these tests prove that the files the real CLI
+writes in its worktree reach ``main``, with no network and no account.
+
+The CLI is looked for in ``.cache/claude-code`` (``npm install --prefix .cache/claude-code
+@anthropic-ai/claude-code``), then on PATH; without it the tests skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_ROOT, git
+from tests.run_helpers import branches, head, run_plan
+from tests.scripted_model_server import ScriptedModelServer, file_content
+
+LOCAL_CLI = PROJECT_ROOT / ".cache" / "claude-code" / "node_modules" / ".bin" / "claude"
+
+
+def find_claude() -> Path:
+    if LOCAL_CLI.exists():
+        return LOCAL_CLI
+    on_path = shutil.which("claude")
+    if on_path is None:
+        pytest.skip(
+            "the Claude Code CLI is not installed: run "
+            "`npm install --prefix .cache/claude-code @anthropic-ai/claude-code`"
+        )
+    return Path(on_path)
+
+
+@pytest.fixture
+def claude(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's path; and no ANTHROPIC_* / CLAUDE* variable of the developer's own
+    (a token, Bedrock or Vertex, a config dir) can send it anywhere but our server."""
+    for name in list(os.environ):
+        if name.startswith(("ANTHROPIC_", "CLAUDE")):
+            monkeypatch.delenv(name)
+    return find_claude()
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Any:
+    """The scripted model server; its requests are also in requests.jsonl for debugging."""
+    with ScriptedModelServer(log_path=tmp_path / "requests.jsonl") as server:
+        yield server
+
+
+def claude_env(home: Path, server: ScriptedModelServer) -> dict[str, str]:
+    """All the CLI needs to work non-interactively against the server: an empty HOME is
+    enough (no ~/.claude.json, no onboarding); the key is only sent to our server. The
+    last two stop its telemetry, title generation and update checks."""
+    home.mkdir(exist_ok=True)
+    return {
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": server.url,
+        "ANTHROPIC_API_KEY": "test-key",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }
+
+
+def claude_command(claude: Path) -> list[str]:
+    """tui-orch's built-in `claude` profile, with the CLI's absolute path.
+
+    `--permission-mode acceptEdits` is needed: without it print mode denies every Write
+    ("... but you haven't granted it yet") and still exits 0."""
+    return [str(claude), "-p", "{prompt}", "--permission-mode", "acceptEdits"]
+
+
+TASKS = {
+    "alpha": ["src/alpha.py", "docs/alpha.md"],
+    "beta": ["src/beta.py"],
+    "gamma": ["notes/gamma.txt"],
+}
+
+
+def write_claude_plan(path: Path, claude: Path, env: dict[str, str]) -> Path:
+    plan = {
+        "base": "main",
+        "default_agent": "claude",
+        "agents": {"claude": {"command": claude_command(claude), "env": env, "timeout": "45s"}},
+        "tasks": [
+            {"id": task, "prompt": f"Create the {task} files.", "files": files}
+            for task, files in TASKS.items()
+        ],
+    }
+    path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_real_claude_edits_are_merged_into_main(
+    repo: Path,
+    tmp_path: Path,
+    claude: Path,
+    model: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data_home = tmp_path / "data"  # worktrees go to $XDG_DATA_HOME/tui-orch/worktrees
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    plan = write_claude_plan(tmp_path / "plan.yaml", claude, claude_env(tmp_path / "home", model))
+    before = head(repo)
+
+    started = time.monotonic()
+    result = run_plan(plan, repo)
+    elapsed = time.monotonic() - started
+
+    debug = f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\nrequests: {model.log_path}"
+    assert result.code == 0, debug
+    assert head(repo) != before, debug
+    for task, files in TASKS.items():
+        for relative in files:
+            assert git(repo, "show", f"main:{relative}") + "\n" == file_content(task, relative)
+    assert git(repo, "status", "--porcelain") == ""
+
+    # The files came from the CLI's own Write tool, one call per file, each succeeding,
+    # each in the task's worktree (outside the repository, in the data dir).
+    writes = [use for use in model.tool_uses() if use["name"] == "Write"]
+    written = sorted(Path(use["input"]["file_path"]) for use in writes)
+    assert len(written) == sum(len(files) for files in TASKS.values()), written
+    for path in written:
+        assert data_home.resolve() in path.parents and repo not in path.parents, path
+    results = model.tool_results()
+    assert len(results) == len(writes)
+    assert not any(r.get("is_error") for r in results), results
+    assert all(
+        r.headers.get("x-api-key") == "test-key" for r in model.requests if r.method == "POST"
+    )
+    assert elapsed < 60
+
+
+def test_real_claude_refuses_to_write_under_dot_git(
+    repo: Path, tmp_path: Path, claude: Path, model: ScriptedModelServer
+) -> None:
+    """Why worktrees must not live under `.git/`: there, in acceptEdits mode, the CLI
+    calls every file "a sensitive file", writes nothing, and still exits 0, so the task
+    would look done with no work. tui-orch now refuses such a worktree root up front."""
+    worktree = repo / ".git" / "tui-orch" / "worktrees" / "alpha"
+    git(repo, "worktree", "add", "-q", "-b", "alpha", str(worktree))
+    prompt = (
+        "Create the file.\n\n---\nYou are working on task 'alpha' (alpha).\n"
+        "Create or edit only these files:\n- src/alpha.py\n"
+    )
+    argv = [part.replace("{prompt}", prompt) for part in claude_command(claude)]
+    done = subprocess.run(
+        argv,
+        cwd=worktree,
+        env={**os.environ, **claude_env(tmp_path / "home", model)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert not (worktree / "src" / "alpha.py").exists()
+    [result] = model.tool_results()
+    assert result.get("is_error") and "sensitive file" in str(result["content"]), result
+
+    plan = write_claude_plan(tmp_path / "plan.yaml", claude, claude_env(tmp_path / "home", model))
+    refused = run_plan(plan, repo, "--worktree-root", str(repo / ".git" / "somewhere"))
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert "inside the repository" in refused.stdout + refused.stderr
+    assert not [name for name in branches(repo) if name.startswith("tui-orch/")]
