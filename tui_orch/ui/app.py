@@ -115,7 +115,9 @@ class OrchApp(App[int]):
                 self.launch.options,
             )
         except (InputError, PreconditionFailed) as refusal:
-            self.notify(str(refusal), severity="error", title="cannot resume", timeout=30)
+            self.notify(
+                str(refusal), severity="error", title="cannot resume", timeout=30, markup=False
+            )
             return
         self._drive(orchestrator)
 
@@ -154,7 +156,7 @@ class OrchApp(App[int]):
         try:
             result = await orchestrator.run()
         except RunBusy as busy:
-            self.notify(str(busy), severity="error", timeout=30)
+            self.notify(str(busy), severity="error", timeout=30, markup=False)
             return
         self.post_message(RunEnded(result))
 
@@ -174,14 +176,19 @@ class OrchApp(App[int]):
         result = message.result
         self.result_code = result.exit_code
         severity = "information" if result.exit_code == 0 else "error"
-        self.notify(result.message, severity=severity, title=result.outcome, timeout=20)
+        # Plain text: messages name files and branches, which are not markup.
+        self.notify(
+            result.message, severity=severity, title=result.outcome, timeout=20, markup=False
+        )
 
     @on(Worker.StateChanged)
     def report_worker_errors(self, event: Worker.StateChanged) -> None:
         """Any worker that crashed becomes an error notification, never a traceback."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
-            self.notify(f"{type(error).__name__}: {error}", severity="error", title="error")
+            self.notify(
+                f"{type(error).__name__}: {error}", severity="error", title="error", markup=False
+            )
 
     # -- actions on tasks (from the dashboard, the merge screen and the palette) ---------------
 

@@ -187,6 +187,7 @@ validator when it runs), its border coloured by state, which is also written out
                     f"{event.task_id} conflicts in {', '.join(event.paths)}",
                     severity="error",
                     title="merge conflict",
+                    markup=False,
                 )
             case ev.ValidationStarted():
                 self.facts.phase = "validating"
@@ -212,6 +213,7 @@ validator when it runs), its border coloured by state, which is also written out
                     event.message,
                     severity="error" if event.policy == "block" else "warning",
                     title=f"{event.conflict_kind.replace('_', ' ')} ({event.policy})",
+                    markup=False,
                 )
             case ev.ConflictResolved():
                 key = (event.conflict_kind, event.tasks, event.paths)
@@ -219,7 +221,7 @@ validator when it runs), its border coloured by state, which is also written out
                 for task_id in event.tasks:
                     self._badge(task_id, key, None)
             case ev.Notice():
-                self.notify(event.message, severity="warning", title="note")
+                self.notify(event.message, severity="warning", title="note", markup=False)
             case ev.RunFinished():
                 self.facts.phase = event.outcome
                 self._message(event.message)

@@ -123,14 +123,14 @@ The plan as it will run: each batch, its tasks, their agents and files.
         # Awaited in the app's key handling, so a second key waits until this is done.
         refusal = await self.start(decision)
         if refusal:
-            self.notify(refusal, severity="error", title="cannot start", timeout=30)
+            self.notify(refusal, severity="error", title="cannot start", timeout=30, markup=False)
             return
         self.dismiss(decision)
 
     def action_skip(self) -> None:
         reason = self.query_one(BatchTable).toggle_skip()
         if reason:
-            self.notify(reason, severity="warning")
+            self.notify(reason, severity="warning", markup=False)
 
     def action_recheck(self) -> None:
         self.recheck()
@@ -203,7 +203,7 @@ branch, so these tasks build on their work.
     def action_skip(self) -> None:
         reason = self.query_one(BatchTable).toggle_skip()
         if reason:
-            self.notify(reason, severity="warning")
+            self.notify(reason, severity="warning", markup=False)
 
     def action_stop_run(self) -> None:
         self.dismiss(BatchDecision.abort())
