@@ -112,35 +112,78 @@ def test_a_worktree_root_inside_the_repository_is_refused(repo: Path, tmp_path: 
     assert branches(repo) == ["main"]
 
 
-def test_a_run_made_with_the_old_layout_resumes_and_cleans(repo: Path, tmp_path: Path) -> None:
-    """Worktrees under .git/tui-orch/worktrees, as before: the run goes on from its state."""
-    before = head(repo)
-    gate = tmp_path / "validation-may-pass"
-    plan = two_task_plan(tmp_path, validate=[f"test -e {gate}"])
+def old_layout_run(repo: Path, tmp_path: Path, marker: Path) -> str:
+    """A run whose task 'b' failed, moved to where tui-orch used to put worktrees
+    (`.git/tui-orch/worktrees/<run>/<task>`), its state rewritten as the old version wrote it."""
+    writer = script_agent(tmp_path, "writer", WRITE_OWNED)
+    flaky = script_agent(
+        tmp_path,
+        "flaky",
+        f"""
+        if pathlib.Path({str(marker)!r}).exists():
+            pathlib.Path("b.txt").write_text("half done\\n")
+            sys.exit(4)
+        pathlib.Path("b.txt").write_text(pathlib.Path("b.txt").read_text() + "finished\\n")
+        """,
+    )
+    plan = write_plan(
+        tmp_path / "plan.yaml",
+        [{"id": "a", "files": ["a.txt"]}, {"id": "b", "files": ["b.txt"], "agent": "flaky"}],
+        {"writer": writer, "flaky": flaky},
+    )
     first = run_plan(plan, repo)
     assert first.code == 1
     run_id = only_run(repo)
-    # Move the run to where tui-orch used to put worktrees, as a run of the old version.
     old_root = repo / ".git" / "tui-orch" / "worktrees" / run_id
     old_root.mkdir(parents=True)
     state = json.loads(state_file(repo, run_id).read_text())
     new_root = Path(state["worktree_root"])
     status = run_cli("status", run_id, "--repo", str(repo), cwd=repo).stdout
     assert f"  worktrees in {new_root}" in status.splitlines()
-    assert new_root.parent.parent == worktrees_home()
     for path in [state["integration_worktree"], *(t["worktree"] for t in state["tasks"].values())]:
-        if Path(path).exists():
-            git(repo, "worktree", "move", path, str(old_root / Path(path).name))
+        git(repo, "worktree", "move", path, str(old_root / Path(path).name))
     text = state_file(repo, run_id).read_text().replace(str(new_root), str(old_root))
     state_file(repo, run_id).write_text(text)
+    for folder in (new_root, new_root.parent):
+        folder.rmdir()
     assert sorted(Path(p).parent for p in worktree_paths(repo)[1:]) == [old_root] * 3
+    return run_id
 
-    gate.touch()
+
+def test_a_run_made_with_the_old_layout_resumes_out_of_the_git_dir(
+    repo: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "still-broken"
+    marker.touch()
+    run_id = old_layout_run(repo, tmp_path, marker)
+    old_b = repo / ".git" / "tui-orch" / "worktrees" / run_id / "b"
+    assert (old_b / "b.txt").read_text() == "half done\n"
+
+    marker.unlink()
     resumed = run_cli("resume", run_id, "--repo", str(repo), "--headless", "--yes", cwd=repo)
 
-    assert resumed.code == 0, resumed.stderr
+    # The retried agent refuses under .git: it only succeeds because its worktree moved,
+    # with what the first attempt left in it.
+    assert resumed.code == 0, resumed.stdout + resumed.stderr
+    assert f"note: moved the worktrees of run {run_id} out of the git dir to" in resumed.stdout
+    assert git(repo, "show", "main:b.txt") == "half done\nfinished"
     assert git(repo, "show", "main:a.txt") == "written by a"
-    assert head(repo) != before
     assert branches(repo) == ["main"]
+    assert worktree_paths(repo) == [str(repo)]
+    assert not (repo / ".git" / "tui-orch" / "worktrees").exists()
+    assert list(worktrees_home().iterdir()) == []
+
+
+def test_a_run_made_with_the_old_layout_cleans(repo: Path, tmp_path: Path) -> None:
+    before = head(repo)
+    marker = tmp_path / "still-broken"
+    marker.touch()
+    run_id = old_layout_run(repo, tmp_path, marker)
+
+    cleaned = run_cli("clean", run_id, "--force", "--repo", str(repo), cwd=repo)
+
+    assert cleaned.code == 0, cleaned.stderr
+    assert "removed 3 worktrees and 3 branches" in cleaned.stdout
+    assert branches(repo) == ["main"] and head(repo) == before
     assert worktree_paths(repo) == [str(repo)]
     assert not (repo / ".git" / "tui-orch" / "worktrees").exists()

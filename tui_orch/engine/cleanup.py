@@ -101,7 +101,8 @@ def clean_run(workspace: Workspace, run: RunState, force: bool = False) -> Clean
         except (GitError, OSError) as error:
             report.kept.append(f"{worktree or branch} could not be removed: {first_line(error)}")
     if not report.kept:
-        _remove_empty_folders(run.worktree_root)
+        worktrees = [run.integration_worktree, *(t.worktree for t in run.tasks.values())]
+        _remove_empty_folders(run.worktree_root, worktrees)
         if not report.recovered:
             run.cleaned = True
             store.save(run)
@@ -155,14 +156,15 @@ def _remove_worktree(workspace: Workspace, worktree: Path, registered: set[Path]
     return True
 
 
-def _remove_empty_folders(run_root: str) -> None:
-    """The run's folder, then its repository's folder, when nothing else is in them."""
-    if not run_root:
-        return
-    folder = Path(run_root)
-    for directory in (folder, folder.parent):
-        with contextlib.suppress(OSError):
-            directory.rmdir()
+def _remove_empty_folders(run_root: str, worktrees: list[str]) -> None:
+    """The run's folders of worktrees, then their repository's, when nothing else is in
+    them (a run moved out of .git on resume has two)."""
+    folders = {Path(run_root)} if run_root else set()
+    folders |= {Path(worktree).parent for worktree in worktrees if worktree}
+    for folder in folders:
+        for directory in (folder, folder.parent):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
 
 
 def _what_would_be_lost(

@@ -22,6 +22,7 @@ from tui_orch.engine.preconditions import (
     check_creatable,
     check_git_version,
 )
+from tui_orch.engine.relocate import inside_git_dir
 from tui_orch.engine.repo import NotARepository, read_repo
 from tui_orch.engine.state import RunStore
 from tui_orch.engine.worktrees import Workspace
@@ -90,6 +91,10 @@ def prepare_resume(
     state = store.load(run_id)
     if state.phase.over:
         raise PreconditionFailed(f"run {run_id} is already merged; there is nothing to resume")
+    if inside_git_dir(state, workspace):  # made before worktrees left .git: they move
+        options = options or RunOptions()
+        root = worktree_root(workspace, options.worktree_root)
+        options = dataclasses.replace(options, worktree_root=root)
     orchestrator = Orchestrator.resume_run(workspace, run_id, approver, emit, options)
     check_commands(orchestrator.plan, workspace.root)
     return orchestrator

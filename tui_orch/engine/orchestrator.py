@@ -32,6 +32,7 @@ from tui_orch.engine.jobs import SupervisorStatus, stop_job, wait_until_stopped
 from tui_orch.engine.locations import default_worktree_root, run_worktree_dir
 from tui_orch.engine.plan import Plan, load_plan
 from tui_orch.engine.predict import predictions_available
+from tui_orch.engine.relocate import move_out_of_git_dir
 from tui_orch.engine.repo import read_repo
 from tui_orch.engine.run_types import (
     EXIT_FAILED,
@@ -222,9 +223,13 @@ class Orchestrator(BuildSteps, FinishSteps):
 
     def _prepare(self) -> None:
         state = self.state
+        moved = ""
         if not self._created:
             self._create()
-        elif not Path(state.integration_worktree).exists():
+        else:
+            root = self.options.worktree_root or default_worktree_root()
+            moved = move_out_of_git_dir(self.workspace, state, root)
+        if self.resumed and not Path(state.integration_worktree).exists():
             raise RunStopped(
                 "failed",
                 f"the integration worktree {state.integration_worktree} is gone, so run "
@@ -242,6 +247,8 @@ class Orchestrator(BuildSteps, FinishSteps):
             state_dir=str(self.store.run_dir(state.run_id)),
             resumed=self.resumed,
         )
+        if moved:
+            self.emit(ev.Notice, message=moved)
         if not self.predicting:
             self.emit(
                 ev.Notice,
