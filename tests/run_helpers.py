@@ -93,3 +93,10 @@ def worktree_of(repo: Path, run_id: str, task_id: str) -> Path:
     ]
     assert len(found) == 1, found
     return found[0]
+
+
+def only_run(repo: Path) -> str:
+    """The id of the one run in repo (its state lives under the git dir)."""
+    ids = sorted(p.name for p in (repo / ".git" / "tui-orch" / "runs").iterdir())
+    assert len(ids) == 1, ids
+    return ids[0]

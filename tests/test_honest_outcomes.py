@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from tests.conftest import git, run_cli
-from tests.run_helpers import branches, head, run_plan, script_agent, write_plan
+from tests.run_helpers import branches, head, only_run, run_plan, script_agent, write_plan
 
 WRITE_OWNED = """
 for name in FILES:
@@ -19,12 +19,6 @@ print(f"{TASK} wrote {len(FILES)} file(s)", flush=True)
 IDLE = """
 print("looked around; everything is already as asked", flush=True)
 """
-
-
-def only_run(repo: Path) -> str:
-    ids = sorted(p.name for p in (repo / ".git" / "tui-orch" / "runs").iterdir())
-    assert len(ids) == 1, ids
-    return ids[0]
 
 
 def status_of(repo: Path, run_id: str) -> dict[str, dict[str, object]]:

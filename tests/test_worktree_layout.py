@@ -13,6 +13,7 @@ from tests.conftest import git, run_cli
 from tests.run_helpers import (
     branches,
     head,
+    only_run,
     run_plan,
     script_agent,
     worktree_paths,
@@ -25,12 +26,6 @@ print(f"working in {pathlib.Path.cwd()}", flush=True)
 for name in FILES:
     pathlib.Path(name).write_text(f"written by {TASK}\\n")
 """
-
-
-def only_run(repo: Path) -> str:
-    ids = sorted(p.name for p in (repo / ".git" / "tui-orch" / "runs").iterdir())
-    assert len(ids) == 1, ids
-    return ids[0]
 
 
 def state_file(repo: Path, run_id: str) -> Path:
