@@ -111,7 +111,16 @@ def missing_base(repo: Path, tmp_path: Path) -> list[str]:
     return []
 
 
+def overlong_task_id(repo: Path, tmp_path: Path) -> list[str]:
+    """Once passed `check` and failed `run` with "File name too long" after creating the
+    integration branch and worktree."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(plan.read_text().replace("  id: a\n", f"  id: {'a' * 300}\n"))
+    return []
+
+
 PRECONDITIONS = [
+    pytest.param(overlong_task_id, "it is 300 characters long; use at most 64", id="long-id"),
     pytest.param(dirty_tree, "has uncommitted changes (README.md)", id="dirty-tree"),
     pytest.param(missing_agent, "'no-such-agent-cli' was not found on PATH", id="missing-agent"),
     pytest.param(missing_base, "branch 'mian' does not exist", id="missing-base"),

@@ -19,6 +19,7 @@ from tui_orch.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, E
 from tui_orch.engine.orchestrator import RunBusy
 from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.problems import InputError
+from tui_orch.terminal_safe import printable
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -69,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report_problems(error: InputError, as_json: bool) -> None:
     for problem in error.problems:
-        print(problem, file=sys.stderr)
+        # A plan may hold escape sequences (in double quotes): none may drive the terminal.
+        print(printable(str(problem)), file=sys.stderr)
     count = len(error.problems)
     print(f"{count} problem{'s' if count != 1 else ''} found; nothing was run.", file=sys.stderr)
     if as_json:

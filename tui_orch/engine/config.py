@@ -48,16 +48,27 @@ def user_config_path() -> Path:
     return Path(base) / "tui-orch" / "config.yaml"
 
 
+# Plans and config files are read whole; past this they are refused before being decoded
+# or parsed (a real plan is a few KB; the pure-Python YAML scanner needs up to ~2.5 s a MiB).
+MAX_INPUT_BYTES = 1024 * 1024
+# Byte-order marks of other Unicode encodings; UTF-32 LE starts like UTF-16 LE, so it is first.
+FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def read_text(path: Path, label: str) -> str:
-    """Read a UTF-8 input file, turning OS errors into one clear problem."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError([Problem(label, 0, "", "file not found")]) from None
-    except IsADirectoryError:
-        raise InputError([Problem(label, 0, "", "is a directory, not a file")]) from None
-    except OSError as error:
-        raise InputError([Problem(label, 0, "", f"cannot be read: {error.strerror}")]) from None
+    """Read a UTF-8 input file of at most 1 MiB, turning OS errors into one clear problem."""
+    data = _read_at_most(path, label, MAX_INPUT_BYTES)
+    for bom, encoding in FOREIGN_BOMS:
+        if data.startswith(bom):
+            message = f"the file is {encoding} (it starts with a {encoding} byte-order mark); "
+            raise InputError([Problem(label, 1, "", message + "save it as UTF-8")])
+    data = data.removeprefix(UTF8_BOM)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -75,6 +86,30 @@ def read_text(path: Path, label: str) -> str:
                 )
             ]
         ) from None
+
+
+def _read_at_most(path: Path, label: str, limit: int) -> bytes:
+    """The file's bytes; never reads more than limit + 1 of them, however big the file."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+            size = os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise InputError([Problem(label, 0, "", "file not found")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(label, 0, "", "is a directory, not a file")]) from None
+    except OSError as error:
+        raise InputError([Problem(label, 0, "", f"cannot be read: {error.strerror}")]) from None
+    if len(data) <= limit:
+        return data
+    # st_size is 0 for a pipe; then all we know is that there is more than the limit.
+    shown = f"{size / 2**20:.1f} MiB ({size:,} bytes)" if size > limit else "more than 1 MiB"
+    line = data.count(b"\n", 0, limit) + 1
+    message = (
+        f"the file is {shown}; a plan or config file may be at most 1 MiB "
+        f"({limit:,} bytes), so split the work into smaller plans"
+    )
+    raise InputError([Problem(label, line, "", message)])
 
 
 def load_settings(repo_root: Path | None) -> Settings:

@@ -21,7 +21,7 @@ from tui_orch.engine.conflict_policy import (
     ConflictPolicy,
 )
 from tui_orch.engine.fields import FieldReader
-from tui_orch.engine.located_yaml import Located, describe, parse_yaml
+from tui_orch.engine.located_yaml import Located, describe, parse_yaml, shorten
 from tui_orch.engine.paths import PathRefused, check_inside_repo, normalise_owned_path
 from tui_orch.engine.problems import InputError, did_you_mean
 from tui_orch.engine.profiles import AgentProfile, read_profiles, unknown_profile
@@ -47,6 +47,8 @@ DEFAULT_MAX_PARALLEL = 4
 DEFAULT_AGENT_NICE = 10
 MAX_NICE = 19
 TASK_ID = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
+# An id is a branch name, a worktree folder and a log file name; far below every OS limit.
+MAX_TASK_ID_LENGTH = 64
 # Task ids become branch names tui-orch/<run>/<id>; the integration branch takes this one.
 RESERVED_TASK_IDS = frozenset({"integration"})
 
@@ -418,7 +420,9 @@ class _PlanBuilder:
             return None
         reason = _unsafe_id_reason(value)
         if reason:
-            self.reader.problem(node.line, path, f"'{value}' is not a safe task id: {reason}")
+            self.reader.problem(
+                node.line, path, f"'{shorten(value)}' is not a safe task id: {reason}"
+            )
             return None
         return value
 
@@ -548,6 +552,8 @@ def _name(draft: _TaskDraft) -> str:
 
 def _unsafe_id_reason(value: str) -> str:
     """Why value cannot be a task id (it becomes a git branch name), or ''."""
+    if len(value) > MAX_TASK_ID_LENGTH:
+        return f"it is {len(value)} characters long; use at most {MAX_TASK_ID_LENGTH}"
     if not TASK_ID.match(value):
         return "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit"
     if ".." in value or value.endswith((".", ".lock")):
