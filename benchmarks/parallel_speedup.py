@@ -85,7 +85,8 @@ def timed_run(work: Path, label: str, max_parallel: int) -> float:
     plan = write_plan(work / f"plan-{label}.yaml", agent, max_parallel)
     events: list[Event] = []
     started = time.perf_counter()
-    orchestrator = prepare_new_run(plan, repo, ApproveEverything(), events.append, RunOptions())
+    options = RunOptions(worktree_root=work / "worktrees")  # not the user's data dir
+    orchestrator = prepare_new_run(plan, repo, ApproveEverything(), events.append, options)
     result = asyncio.run(orchestrator.run())
     elapsed = time.perf_counter() - started
     if result.exit_code != 0:

@@ -183,7 +183,9 @@ async def measure_app(work: Path, agents: int, lines: int) -> dict[str, float]:
     from tui_orch.ui.app import OrchApp
 
     repo, plan = make_repo(work, agents, lines)
-    app = OrchApp(Launch(plan=plan, repo=repo, options=RunOptions(poll_interval=0.05)))
+    # Worktrees in the throwaway folder, not the user's data dir (runs are not cleaned).
+    options = RunOptions(poll_interval=0.05, worktree_root=work / "worktrees")
+    app = OrchApp(Launch(plan=plan, repo=repo, options=options))
     bridge = app.bridge
     started: list[float] = []
 

@@ -48,7 +48,11 @@ class Shot:
             Launch(
                 plan=self.demo.plan,
                 repo=self.demo.repo,
-                options=RunOptions(run_id="20270115-080000-demo", poll_interval=0.05),
+                options=RunOptions(
+                    run_id="20270115-080000-demo",
+                    poll_interval=0.05,
+                    worktree_root=work / "worktrees",  # not the user's data dir
+                ),
             ),
             clock=lambda: 1_800_000_000.0,
         )
