@@ -188,6 +188,26 @@ def test_an_agent_that_moves_its_branch_back_fails_the_task(repo: Path, tmp_path
     assert "off the commit it started from" in result.stderr
 
 
+BREAK_WORKTREE = """
+os.remove(".git")
+for name in FILES:
+    pathlib.Path(name).write_text("written after breaking the worktree\\n")
+"""
+
+
+def test_an_agent_that_breaks_its_worktree_fails_the_task_in_one_sentence(
+    repo: Path, tmp_path: Path
+) -> None:
+    before = head(repo)
+
+    result, _run_id = run_with_stray(repo, tmp_path, BREAK_WORKTREE)
+
+    assert result.code == 1
+    assert head(repo) == before
+    assert "internal error" not in result.stderr
+    assert "is no longer a usable git worktree" in result.stderr
+
+
 # -- agent output never drives the terminal ----------------------------------------------
 
 HOSTILE_OUTPUT = r"""

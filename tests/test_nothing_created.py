@@ -119,7 +119,13 @@ def overlong_task_id(repo: Path, tmp_path: Path) -> list[str]:
     return []
 
 
+def root_in_a_symlink_loop(repo: Path, tmp_path: Path) -> list[str]:
+    (tmp_path / "loop").symlink_to("loop")
+    return ["--worktree-root", str(tmp_path / "loop" / "wt")]
+
+
 PRECONDITIONS = [
+    pytest.param(root_in_a_symlink_loop, "cannot be used (Symlink loop", id="root-loop"),
     pytest.param(overlong_task_id, "it is 300 characters long; use at most 64", id="long-id"),
     pytest.param(dirty_tree, "has uncommitted changes (README.md)", id="dirty-tree"),
     pytest.param(missing_agent, "'no-such-agent-cli' was not found on PATH", id="missing-agent"),
@@ -253,3 +259,75 @@ def test_clean_removes_a_broken_run(
     # A second clean has nothing left to do and still does not fail.
     again = run_cli("clean", "--repo", str(repo), cwd=repo)
     assert again.code == 0, again.stderr
+
+
+def failed_task_run(repo: Path, tmp_path: Path) -> str:
+    """A run whose task 'a' committed its work and whose task 'b' failed: both kept."""
+    writer = script_agent(tmp_path, "writer", WRITE_OWNED)
+    failing = script_agent(tmp_path, "failing", "sys.exit(3)\n")
+    tasks: list[dict[str, object]] = [
+        {"id": "a", "files": ["a.txt"]},
+        {"id": "b", "files": ["b.txt"], "agent": "failing"},
+    ]
+    plan = write_plan(tmp_path / "plan.yaml", tasks, {"writer": writer, "failing": failing})
+    assert run_plan(plan, repo).code == 1
+    return json.loads(run_cli("status", "--json", "--repo", str(repo), cwd=repo).stdout)["runs"][0][
+        "run_id"
+    ]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_clean_never_removes_a_checkout_of_the_user_s_own(
+    repo: Path, tmp_path: Path, force: bool
+) -> None:
+    """The user took a run's branch into their own checkout: it stays, and so does the branch."""
+    run_id = failed_task_run(repo, tmp_path)
+    state = json.loads(state_path(repo, run_id).read_text())
+    for task in ("a", "b"):
+        git(repo, "worktree", "remove", "--force", state["tasks"][task]["worktree"])
+    git(repo, "checkout", "-q", f"tui-orch/{run_id}/b")
+    (repo / "notes.local").write_text("mine\n")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "review"), f"tui-orch/{run_id}/a")
+
+    result = run_cli(
+        "clean", run_id, *(["--force"] if force else []), "--repo", str(repo), cwd=repo
+    )
+
+    assert result.code == 1, result.stdout + result.stderr
+    assert (repo / "README.md").is_file() and (repo / "notes.local").is_file()
+    assert (tmp_path / "review" / "a.txt").read_text() == "written by a\n"
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == f"tui-orch/{run_id}/b"
+    assert f"tui-orch/{run_id}/a" in branches(repo)
+    assert f"  kept: {repo} is not one of run {run_id}'s worktrees" in result.stdout
+    assert f"  kept: {tmp_path / 'review'} is not one of run {run_id}'s worktrees" in result.stdout
+
+
+def test_clean_of_an_unreadable_run_keeps_unmerged_commits(repo: Path, tmp_path: Path) -> None:
+    run_id = failed_task_run(repo, tmp_path)
+    state_path(repo, run_id).write_text("{")
+    branch = f"tui-orch/{run_id}/a"
+
+    result = run_cli("clean", run_id, "--repo", str(repo), cwd=repo)
+
+    assert result.code == 1
+    assert "its state file is unreadable; found from its branches" in result.stdout
+    assert f"  kept: branch {branch} has 1 commit(s) not in any other branch" in result.stdout
+    assert branch in branches(repo)
+    assert git(repo, "show", f"{branch}:a.txt") == "written by a"
+
+
+def test_clean_finds_a_run_whose_state_file_is_missing(repo: Path, tmp_path: Path) -> None:
+    before = snapshot(repo)
+    run_id = failed_task_run(repo, tmp_path)
+    state_path(repo, run_id).unlink()
+
+    result = run_cli("clean", "--force", "--repo", str(repo), cwd=repo)
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert f"run {run_id} (its state file is unreadable" in result.stdout
+    after = snapshot(repo)
+    assert (after["refs"], after["worktrees"], after["data"]) == (
+        before["refs"],
+        before["worktrees"],
+        [],
+    )

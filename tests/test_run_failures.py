@@ -54,7 +54,6 @@ def task_branch(run_id: str, task_id: str) -> str:
     return f"tui-orch/{run_id}/{task_id}"
 
 
-
 def log_of(repo: Path, run_id: str, task_id: str) -> Path:
     return runs_dir(repo) / run_id / "logs" / f"{task_id}.log"
 

@@ -34,7 +34,6 @@ def only_run(repo: Path) -> str:
     return ids[0]
 
 
-
 def resume(repo: Path, run_id: str) -> CliResult:
     return run_cli("resume", run_id, "--repo", str(repo), "--headless", "--yes", cwd=repo)
 

@@ -130,7 +130,8 @@ def _run_app(launch: Launch) -> int:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
-    worktree_root = args.worktree_root.resolve() if args.worktree_root else None
+    # Made absolute here, resolved (and refused, if need be) with the other checks.
+    worktree_root = args.worktree_root.absolute() if args.worktree_root else None
     return RunOptions(worktree_root=worktree_root)
 
 

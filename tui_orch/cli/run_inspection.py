@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from tui_orch.cli.common import EXIT_FAILED, EXIT_OK, add_repo_option
-from tui_orch.engine.cleanup import clean_run, load_for_cleaning
+from tui_orch.engine.cleanup import clean_run, cleanable_run_ids, load_for_cleaning
 from tui_orch.engine.jobs import read_status
 from tui_orch.engine.launch import open_workspace
 from tui_orch.engine.preconditions import PreconditionFailed
@@ -159,11 +159,13 @@ def show_logs(args: argparse.Namespace) -> int:
 def run_clean(args: argparse.Namespace) -> int:
     workspace = open_workspace(args.repo)
     store = RunStore(workspace.common)
-    if args.run_id and args.run_id not in store.run_ids():
+    known = cleanable_run_ids(workspace, store)
+    if args.run_id and args.run_id not in known:
         load_run(store, args.run_id)  # says there is no such run
-    run_ids = [args.run_id] if args.run_id else store.run_ids()
+    run_ids = [args.run_id] if args.run_id else known
     runs = [load_for_cleaning(workspace, store, run_id) for run_id in run_ids]
-    runs = [run for run in runs if args.run_id or not run.cleaned]
+    # Unless named, skip runs already cleaned, and folders with nothing of a run left.
+    runs = [r for r in runs if args.run_id or not (r.cleaned or (not r.base_start and not r.tasks))]
     kept_any = False
     for run in runs:
         report = clean_run(workspace, run, force=args.force)

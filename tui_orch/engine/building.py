@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -265,6 +266,16 @@ class BuildSteps(RunContext):
         run_id = self.state.run_id
         if not worktree.is_dir():
             return f"its worktree {worktree} is gone; run `tui-orch resume {run_id}` to start over"
+        try:
+            return self._where_the_work_is(task, worktree, run_id)
+        except GitError as error:
+            return (
+                f"its worktree {worktree} is no longer a usable git worktree "
+                f"({first_line(error)}), so nothing was committed or merged for it; look "
+                f"inside it, then run `tui-orch clean {run_id} --force` and start again"
+            )
+
+    def _where_the_work_is(self, task: TaskState, worktree: Path, run_id: str) -> str:
         workspace = self.workspace
         on = workspace.head_branch(worktree)
         if on != task.branch:
@@ -284,9 +295,11 @@ class BuildSteps(RunContext):
             ]
             if workspace.is_dirty(worktree):
                 holds.append("uncommitted changes")
-            back = f"git -C {worktree} checkout {task.branch}"
+            # Quoted: the branch name is the agent's choice, and paths may hold spaces.
+            git_here = f"git -C {shlex.quote(str(worktree))}"
+            back = f"{git_here} checkout {shlex.quote(task.branch)}"
             if on and own:
-                back += f" && git -C {worktree} merge {on}"
+                back += f" && {git_here} merge {shlex.quote(on)}"
             return (
                 f"its agent moved its worktree off branch {task.branch} to {where} "
                 f"({' and '.join(holds)}), so nothing was committed or merged for it; that "
@@ -299,7 +312,7 @@ class BuildSteps(RunContext):
             return (
                 f"its agent moved branch {task.branch} off the commit it started from "
                 f"({task.start_commit[:8]}, as git reset does), so nothing was committed or "
-                f"merged for it; see `git -C {worktree} reflog`, then run "
+                f"merged for it; see `git -C {shlex.quote(str(worktree))} reflog`, then run "
                 f"`tui-orch resume {run_id}`"
             )
         return ""

@@ -9,13 +9,15 @@ longer knows. Whatever cannot be removed safely is kept and listed, with the rea
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_orch.engine.gitcli import GitError, first_line
 from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.runs import running_tasks
+from tui_orch.engine.runs import live_agents
 from tui_orch.engine.state import RunState, RunStore, TaskState, UnreadableRun
 from tui_orch.engine.worktrees import Workspace
 
@@ -30,6 +32,19 @@ class CleanReport:
     # What would lose work: kept unless --force, each with the reason.
     kept: list[str] = field(default_factory=list)
     recovered: bool = False  # the state file was unreadable; the run was found from git
+
+
+def cleanable_run_ids(workspace: Workspace, store: RunStore) -> list[str]:
+    """Every run there is something of: a state file, a run folder without one (its
+    driver died before saving), or only branches tui-orch/<run>/..."""
+    ids = set(store.run_ids())
+    if store.root.is_dir():
+        ids |= {path.name for path in store.root.iterdir() if path.is_dir()}
+    refs = workspace.git(
+        "for-each-ref", "--format=%(refname:short)", f"refs/heads/{BRANCH_PREFIX}/"
+    ).stdout.split()
+    ids |= {ref.split("/")[1] for ref in refs if ref.count("/") >= 2}
+    return sorted(ids)
 
 
 def load_for_cleaning(workspace: Workspace, store: RunStore, run_id: str) -> RunState:
@@ -73,21 +88,65 @@ def recover_from_git(workspace: Workspace, run_id: str) -> RunState:
     )
 
 
-def clean_run(workspace: Workspace, run: RunState, force: bool = False) -> CleanReport:
-    """Remove what can go without losing work; list the rest (or remove it too with force)."""
+def clean_run(
+    workspace: Workspace, run: RunState, force: bool = False, driving: bool = False
+) -> CleanReport:
+    """Remove what can go without losing work; list the rest (or remove it too with force).
+
+    Refused while another process drives the run (``driving``: the caller is its driver)
+    or while any of its agents runs, recorded in its state or not.
+    """
     store = RunStore(workspace.common)
-    running = running_tasks(store, run)
+    if driving:
+        return _clean(workspace, store, run, force)
+    with _not_driven(store, run.run_id):
+        return _clean(workspace, store, run, force)
+
+
+@contextlib.contextmanager
+def _not_driven(store: RunStore, run_id: str) -> Iterator[None]:
+    """Hold the run's driver lock while cleaning, so no resume or app works on it meanwhile."""
+    lock = store.run_dir(run_id) / "driver.lock"
+    if not lock.is_file():
+        yield
+        return
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PreconditionFailed(
+                f"run {run_id} is being driven by another tui-orch process (the app or a "
+                f"resume); quit it, or stop the run with `tui-orch stop {run_id}`, first"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _clean(workspace: Workspace, store: RunStore, run: RunState, force: bool) -> CleanReport:
+    running = live_agents(store, run)
     if running:
-        names = ", ".join(task.id for task in running)
         raise PreconditionFailed(
-            f"run {run.run_id} still has running agents ({names}); stop them first with "
-            f"`tui-orch stop {run.run_id}`"
+            f"run {run.run_id} still has running agents ({', '.join(running)}); stop them "
+            f"first with `tui-orch stop {run.run_id}`"
         )
     # A real state always knows where the run started; a recovered one does not.
     report = CleanReport(run.run_id, recovered=not run.base_start)
     base_head = workspace.rev(run.base) if run.base and workspace.branch_exists(run.base) else ""
-    registered = {info.path for info in workspace.worktrees()}
+    listed = workspace.worktrees()
+    registered = {info.path for info in listed}
+    main_checkout = listed[0].path if listed else workspace.root
     for worktree, branch in _pairs(workspace, run):
+        if worktree is not None and not _ours(worktree, run.run_id, workspace, main_checkout):
+            # The user checked a branch of the run out somewhere of their own: never ours
+            # to remove, and neither is the branch while it is checked out there.
+            report.kept.append(
+                f"{worktree} is not one of run {run.run_id}'s worktrees"
+                + (f" (it has {branch} checked out)" if branch else "")
+                + "; it is kept, and so is its branch"
+            )
+            continue
         losses = _what_would_be_lost(workspace, worktree, branch, base_head, registered)
         if losses and not force:
             report.kept.extend(losses)
@@ -102,7 +161,7 @@ def clean_run(workspace: Workspace, run: RunState, force: bool = False) -> Clean
             report.kept.append(f"{worktree or branch} could not be removed: {first_line(error)}")
     if not report.kept:
         worktrees = [run.integration_worktree, *(t.worktree for t in run.tasks.values())]
-        _remove_empty_folders(run.worktree_root, worktrees)
+        _remove_empty_folders(run.run_id, run.worktree_root, worktrees)
         if not report.recovered:
             run.cleaned = True
             store.save(run)
@@ -127,9 +186,22 @@ def _pairs(workspace: Workspace, run: RunState) -> list[tuple[Path | None, str]]
     for worktree, branch in recorded:
         actual = checked_out.get(branch)
         if actual is not None and actual != worktree:
-            pairs.append((actual, ""))  # where git has it checked out, before the branch goes
-        pairs.append((worktree, branch))
+            # Checked out elsewhere: that worktree goes first (if it is the run's own),
+            # or the branch stays (if it is the user's).
+            pairs.append((worktree, ""))
+            pairs.append((actual, branch))
+        else:
+            pairs.append((worktree, branch))
     return pairs
+
+
+def _ours(worktree: Path, run_id: str, workspace: Workspace, main_checkout: Path) -> bool:
+    """Whether a folder may be removed as one of the run's worktrees: every layout puts
+    them in a folder named after the run (`<root>/.../<run>/<task>`), and the user's own
+    checkouts (the main one, the repository itself) never are, whatever a state says."""
+    if worktree in (main_checkout, workspace.root) or worktree.parent.name != run_id:
+        return False
+    return not (workspace.common == worktree or worktree in workspace.common.parents)
 
 
 def _exists(path: Path) -> bool:
@@ -147,21 +219,22 @@ def _remove_worktree(workspace: Workspace, worktree: Path, registered: set[Path]
         return False
     if known and _exists(worktree):
         # Twice forced: also a worktree someone locked (the losses were checked before).
-        done = workspace.locked_git("worktree", "remove", "-f", "-f", str(worktree), check=False)
-        if done.returncode != 0 and _exists(worktree):
-            shutil.rmtree(worktree)
+        # If git still refuses, it is kept: git knows better than a guess.
+        workspace.locked_git("worktree", "remove", "-f", "-f", str(worktree))
     elif _exists(worktree):
         shutil.rmtree(worktree)  # a folder of ours git no longer knows as a worktree
     workspace.locked_git("worktree", "prune")
     return True
 
 
-def _remove_empty_folders(run_root: str, worktrees: list[str]) -> None:
+def _remove_empty_folders(run_id: str, run_root: str, worktrees: list[str]) -> None:
     """The run's folders of worktrees, then their repository's, when nothing else is in
-    them (a run moved out of .git on resume has two)."""
+    them (a run moved out of .git on resume has two); only folders named after the run."""
     folders = {Path(run_root)} if run_root else set()
     folders |= {Path(worktree).parent for worktree in worktrees if worktree}
     for folder in folders:
+        if folder.name != run_id:
+            continue
         for directory in (folder, folder.parent):
             with contextlib.suppress(OSError):
                 directory.rmdir()
@@ -202,5 +275,6 @@ def _commits_only_on(workspace: Workspace, branch: str, base_head: str) -> int:
         start = workspace.git("merge-base", branch, base_head, check=False).stdout.strip()
         spec = [f"{start}..{branch}"] if start else [branch]
     else:
-        spec = [branch, "--not", f"--exclude=refs/heads/{BRANCH_PREFIX}/*", "--branches"]
+        # --exclude patterns for --branches are relative to refs/heads/.
+        spec = [branch, "--not", f"--exclude={BRANCH_PREFIX}/*", "--branches"]
     return int(workspace.git("rev-list", "--count", *spec).stdout.strip() or 0)

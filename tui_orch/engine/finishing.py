@@ -284,7 +284,7 @@ class FinishSteps(RunContext):
         The same removal as `tui-orch clean`, so anything that would still lose work (a
         task kept out of the merge) is kept and listed there, never force-removed here.
         """
-        report = clean_run(self.workspace, self.state)
+        report = clean_run(self.workspace, self.state, driving=True)
         self._save()
         self.emit(
             ev.CleanedUp,

@@ -46,7 +46,13 @@ def run_worktree_dir(root: Path, git_common_dir: Path, run_id: str) -> Path:
 def check_worktree_root(root: Path, repo_root: Path, git_common_dir: Path) -> None:
     """Refuse a root inside the repository (its working tree or its git dir), or one
     that cannot be created: before anything is made."""
-    resolved = root.expanduser().resolve()
+    try:
+        resolved = root.expanduser().resolve()
+    except (OSError, RuntimeError) as error:  # a symlink loop, a path too long
+        raise PreconditionFailed(
+            f"the worktree root {root} cannot be used ({error}); choose another with "
+            "--worktree-root DIR or worktree_root in the config"
+        ) from None
     common = git_common_dir.resolve()
     inside = {common: "its git dir", repo_root.resolve(): "its working tree"}
     if common.name == ".git":

@@ -32,7 +32,7 @@ from tui_orch.engine.jobs import SupervisorStatus, stop_job, wait_until_stopped
 from tui_orch.engine.locations import default_worktree_root, run_worktree_dir
 from tui_orch.engine.plan import Plan, load_plan
 from tui_orch.engine.predict import predictions_available
-from tui_orch.engine.relocate import move_out_of_git_dir
+from tui_orch.engine.relocate import inside_git_dir, move_out_of_git_dir
 from tui_orch.engine.repo import read_repo
 from tui_orch.engine.run_types import (
     EXIT_FAILED,
@@ -44,6 +44,7 @@ from tui_orch.engine.run_types import (
     RunResult,
     RunStopped,
 )
+from tui_orch.engine.runs import live_agents
 from tui_orch.engine.state import (
     RunPhase,
     RunState,
@@ -228,7 +229,9 @@ class Orchestrator(BuildSteps, FinishSteps):
             self._create()
         else:
             root = self.options.worktree_root or default_worktree_root()
-            moved = move_out_of_git_dir(self.workspace, state, root)
+            if inside_git_dir(state, self.workspace):
+                live = set(live_agents(self.store, state))
+                moved = move_out_of_git_dir(self.workspace, state, root, live)
         if self.resumed and not Path(state.integration_worktree).exists():
             raise RunStopped(
                 "failed",

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui_orch.engine.gitcli import GitError
-from tui_orch.engine.jobs import is_alive
 from tui_orch.engine.locations import run_worktree_dir
-from tui_orch.engine.state import RunState, TaskPhase
+from tui_orch.engine.state import RunState
 from tui_orch.engine.worktrees import Workspace
 
 
@@ -22,17 +21,17 @@ def inside_git_dir(state: RunState, workspace: Workspace) -> bool:
     return root == workspace.common or workspace.common in root.parents
 
 
-def move_out_of_git_dir(workspace: Workspace, state: RunState, root: Path) -> str:
-    """Move the run's worktrees from under the git dir to root's layout; what was done,
-    in one sentence ('' if the run was not under the git dir)."""
+def move_out_of_git_dir(workspace: Workspace, state: RunState, root: Path, live: set[str]) -> str:
+    """Move the run's worktrees from under the git dir to root's layout, but not those
+    of the tasks in ``live`` (their agents run); what was done, in one sentence ('' if
+    the run was not under the git dir)."""
     if not inside_git_dir(state, workspace):
         return ""
     old_root = Path(state.worktree_root)
     new_root = run_worktree_dir(root, workspace.common, state.run_id)
     moved, kept = 0, []
     for task in state.tasks.values():
-        running = task.phase is TaskPhase.RUNNING and task.handle and is_alive(task.handle)
-        if running:
+        if task.id in live:
             kept.append(task.id)
             continue
         task.worktree, done = _move(workspace, Path(task.worktree), old_root, new_root)

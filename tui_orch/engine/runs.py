@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui_orch.engine.jobs import JobFiles, is_alive, read_status, stop_job, wait_until_stopped
+from tui_orch.engine.jobs import (
+    JobFiles,
+    JobHandle,
+    is_alive,
+    read_status,
+    stop_job,
+    wait_until_stopped,
+)
 from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.state import RunState, RunStore, TaskPhase, TaskState, UnreadableRun
 
@@ -116,6 +123,20 @@ def find_log(store: RunStore, task_id: str, run_id: str | None) -> tuple[RunStat
 
 def running_tasks(store: RunStore, run: RunState) -> list[TaskState]:
     return [t for t in run.tasks.values() if t.handle is not None and is_alive(t.handle)]
+
+
+def live_agents(store: RunStore, run: RunState) -> list[str]:
+    """Tasks whose agent still runs: from the run's state, and from the supervisors' own
+    status files (an agent started by a driver that died before recording it)."""
+    names = {task.id for task in running_tasks(store, run)}
+    jobs = store.run_dir(run.run_id) / "jobs"
+    if jobs.is_dir():
+        for directory in jobs.iterdir():
+            status = read_status(JobFiles(directory, directory / "unused.log"))
+            running = status is not None and status.state != "exited"
+            if running and is_alive(JobHandle(status.supervisor_pid, status.supervisor_start)):
+                names.add(directory.name)
+    return sorted(names)
 
 
 def stop_run(store: RunStore, run: RunState, grace: float = 5.0) -> list[str]:
