@@ -12,14 +12,23 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CliResult, git, run_cli
-from tests.run_helpers import branches, run_plan, script_agent, worktrees_home, write_plan
+from tests.run_helpers import (
+    branches,
+    only_run,
+    run_plan,
+    script_agent,
+    worktrees_home,
+    write_plan,
+)
 
 WRITE_OWNED = """
 for name in FILES:
@@ -331,3 +340,100 @@ def test_clean_finds_a_run_whose_state_file_is_missing(repo: Path, tmp_path: Pat
         before["worktrees"],
         [],
     )
+
+
+def test_clean_refuses_while_an_agent_outlives_its_runner(repo: Path, tmp_path: Path) -> None:
+    """The runner was killed; its agent goes on under its supervisor: clean must wait."""
+    slow = script_agent(tmp_path, "slow", 'print("working", flush=True)\ntime.sleep(60)\n')
+    plan = write_plan(tmp_path / "plan.yaml", [{"id": "s", "files": ["s.txt"]}], {"slow": slow})
+    argv = [sys.executable, "-m", "tui_orch", "run", str(plan), "--repo", str(repo)]
+    runner = subprocess.Popen([*argv, "--headless", "--yes"], cwd=repo, stdout=subprocess.DEVNULL)
+    runs = repo / ".git" / "tui-orch" / "runs"
+    deadline = time.monotonic() + 20
+
+    def started() -> bool:
+        return any("working" in log.read_text() for log in runs.glob("*/logs/s.log"))
+
+    while not started():
+        assert time.monotonic() < deadline, "the agent did not start"
+        time.sleep(0.05)
+    runner.kill()
+    runner.wait()
+    run_id = only_run(repo)
+
+    refused = run_cli("clean", run_id, "--force", "--repo", str(repo), cwd=repo)
+    stopped = run_cli("stop", run_id, "--repo", str(repo), cwd=repo)
+
+    assert refused.code == 2
+    assert refused.stderr.strip() == (
+        f"tui-orch: run {run_id} still has running agents (s); stop them first with "
+        f"`tui-orch stop {run_id}`"
+    )
+    assert f"tui-orch/{run_id}/s" in branches(repo)
+    assert stopped.code == 0
+    cleaned = run_cli("clean", run_id, "--force", "--repo", str(repo), cwd=repo)
+    assert cleaned.code == 0, cleaned.stderr
+
+
+def test_clean_leaves_the_user_s_own_tui_orch_named_branches_alone(
+    repo: Path, tmp_path: Path
+) -> None:
+    git(repo, "branch", "tui-orch/feature/login")
+    worktree = tmp_path / "wt" / "tui-orch" / "feature" / "login"
+    git(repo, "worktree", "add", "-q", str(worktree), "tui-orch/feature/login")
+    (worktree / "local.env").write_text("SECRET=1\n")
+    before = snapshot(repo)
+
+    for args in ([], ["--force"]):
+        result = run_cli("clean", *args, "--repo", str(repo), cwd=repo)
+        assert result.code == 0, result.stderr
+        assert result.stdout.strip() == "nothing to clean"
+    assert snapshot(repo) == before
+    assert (worktree / "local.env").is_file()
+
+
+def point_task_b_at(repo: Path, run_id: str, path: Path) -> None:
+    """Edit the state so task b's worktree is path (its real worktree removed first)."""
+    state = json.loads(state_path(repo, run_id).read_text())
+    subprocess.run(
+        ["git", "worktree", "remove", "--force", state["tasks"]["b"]["worktree"]],
+        cwd=repo,
+        capture_output=True,
+    )
+    state["tasks"]["b"]["worktree"] = str(path)
+    state_path(repo, run_id).write_text(json.dumps(state))
+
+
+def test_clean_never_removes_user_folders_a_state_file_points_at(
+    repo: Path, tmp_path: Path
+) -> None:
+    run_id = failed_task_run(repo, tmp_path)
+    user = tmp_path / "user"
+    (user / run_id / "project" / ".git").mkdir(parents=True)
+    (user / "keep.txt").write_text("mine\n")
+    point_task_b_at(repo, run_id, user / run_id / "..")
+    result = run_cli("clean", run_id, "--force", "--repo", str(repo), cwd=repo)
+    assert (user / "keep.txt").read_text() == "mine\n"
+    kept = f"  kept: {user / run_id / '..'} is not one of run {run_id}'s worktrees"
+    assert any(line.startswith(kept) for line in result.stdout.splitlines())
+
+    point_task_b_at(repo, run_id, user / run_id / "project")
+    run_cli("clean", run_id, "--force", "--repo", str(repo), cwd=repo)
+    assert (user / run_id / "project" / ".git").is_dir()
+
+
+def test_clean_never_follows_a_run_folder_replaced_by_a_symlink(repo: Path, tmp_path: Path) -> None:
+    run_id = failed_task_run(repo, tmp_path)
+    state = json.loads(state_path(repo, run_id).read_text())
+    run_folder = Path(state["worktree_root"])
+    user = tmp_path / "user"
+    for name in ("a", "b", "_integration"):
+        (user / name).mkdir(parents=True)
+        (user / name / "keep.txt").write_text("mine\n")
+    shutil.rmtree(run_folder)
+    run_folder.symlink_to(user)
+    git(repo, "worktree", "prune")
+
+    run_cli("clean", run_id, "--force", "--repo", str(repo), cwd=repo)
+
+    assert sorted(p.name for p in user.rglob("keep.txt")) == ["keep.txt"] * 3

@@ -304,8 +304,8 @@ def test_clean_refuses_while_agents_run_and_stop_ends_them(repo: Path, tmp_path:
 
     assert refused.code == 2
     assert refused.stderr.strip() == (
-        f"tui-orch: run {run_id} still has running agents (s); stop them first with "
-        f"`tui-orch stop {run_id}`"
+        f"tui-orch: run {run_id} is being driven by another tui-orch process (the app or a "
+        f"resume); quit it, or stop the run with `tui-orch stop {run_id}`, first"
     )
     assert stopped.code == 0
     assert stopped.stdout.strip() == "stopped s; their work is kept in their worktrees"

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_orch.engine.gitcli import GitError, first_line
+from tui_orch.engine.locations import repo_folder_name
 from tui_orch.engine.preconditions import PreconditionFailed
 from tui_orch.engine.runs import live_agents
 from tui_orch.engine.state import RunState, RunStore, TaskState, UnreadableRun
 from tui_orch.engine.worktrees import Workspace
 
 BRANCH_PREFIX = "tui-orch"
+# tui-orch/<run>/<task>, the run id as `RunStore.new_run_id` makes it.
+RUN_BRANCH = re.compile(rf"{BRANCH_PREFIX}/\d{{8}}-\d{{6}}-[0-9a-f]{{4}}/[^/]+")
 
 
 @dataclass
@@ -43,7 +48,8 @@ def cleanable_run_ids(workspace: Workspace, store: RunStore) -> list[str]:
     refs = workspace.git(
         "for-each-ref", "--format=%(refname:short)", f"refs/heads/{BRANCH_PREFIX}/"
     ).stdout.split()
-    ids |= {ref.split("/")[1] for ref in refs if ref.count("/") >= 2}
+    # Only names a run id can have: a branch tui-orch/feature/x of the user's is not a run.
+    ids |= {ref.split("/")[1] for ref in refs if RUN_BRANCH.fullmatch(ref)}
     return sorted(ids)
 
 
@@ -152,7 +158,7 @@ def _clean(workspace: Workspace, store: RunStore, run: RunState, force: bool) ->
             report.kept.extend(losses)
             continue
         try:
-            if worktree is not None and _remove_worktree(workspace, worktree, registered):
+            if worktree is not None and _remove_worktree(workspace, worktree, registered, force):
                 report.removed_worktrees.append(str(worktree))
             if branch and workspace.branch_exists(branch):
                 workspace.delete_branch(branch, force=True)
@@ -161,7 +167,8 @@ def _clean(workspace: Workspace, store: RunStore, run: RunState, force: bool) ->
             report.kept.append(f"{worktree or branch} could not be removed: {first_line(error)}")
     if not report.kept:
         worktrees = [run.integration_worktree, *(t.worktree for t in run.tasks.values())]
-        _remove_empty_folders(run.run_id, run.worktree_root, worktrees)
+        folders = [run.worktree_root, *(str(Path(w).parent) for w in worktrees if w)]
+        _remove_empty_folders(workspace, run.run_id, folders)
         if not report.recovered:
             run.cleaned = True
             store.save(run)
@@ -196,12 +203,23 @@ def _pairs(workspace: Workspace, run: RunState) -> list[tuple[Path | None, str]]
 
 
 def _ours(worktree: Path, run_id: str, workspace: Workspace, main_checkout: Path) -> bool:
-    """Whether a folder may be removed as one of the run's worktrees: every layout puts
-    them in a folder named after the run (`<root>/.../<run>/<task>`), and the user's own
-    checkouts (the main one, the repository itself) never are, whatever a state says."""
-    if worktree in (main_checkout, workspace.root) or worktree.parent.name != run_id:
+    """Whether a folder may be removed as one of the run's worktrees, whatever a state
+    file says: it must sit where tui-orch puts them, `<root>/<repo name>-<hash>/<run>/<task>`
+    (or `<git dir>/tui-orch/worktrees/<run>/<task>` in the old layout), with no symlink or
+    '..' on the way, and never be the repository or one of the user's own checkouts."""
+    if not worktree.is_absolute():
         return False
-    return not (workspace.common == worktree or worktree in workspace.common.parents)
+    real = Path(os.path.realpath(worktree))
+    if real != Path(os.path.normpath(worktree)) or real in (main_checkout, workspace.root):
+        return False
+    run_folder = real.parent
+    if run_folder.name != run_id:
+        return False
+    common = workspace.common
+    repo_folder = run_folder.parent
+    return repo_folder.name == repo_folder_name(common) or repo_folder == (
+        common / "tui-orch" / "worktrees"
+    )
 
 
 def _exists(path: Path) -> bool:
@@ -212,28 +230,32 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def _remove_worktree(workspace: Workspace, worktree: Path, registered: set[Path]) -> bool:
+def _remove_worktree(
+    workspace: Workspace, worktree: Path, registered: set[Path], force: bool
+) -> bool:
     """Remove a worktree (git's record of it too); False if there was nothing to remove."""
     known = worktree in registered
     if not known and not _exists(worktree):
         return False
     if known and _exists(worktree):
-        # Twice forced: also a worktree someone locked (the losses were checked before).
-        # If git still refuses, it is kept: git knows better than a guess.
-        workspace.locked_git("worktree", "remove", "-f", "-f", str(worktree))
+        # Uncommitted work was checked before; a worktree someone locked goes only with
+        # --force. If git still refuses, it is kept: git knows better than a guess.
+        locked = ("-f",) if force else ()
+        workspace.locked_git("worktree", "remove", "-f", *locked, str(worktree))
     elif _exists(worktree):
+        if (worktree / ".git").is_dir():
+            raise OSError(f"{worktree} holds a repository of its own; it is kept")
         shutil.rmtree(worktree)  # a folder of ours git no longer knows as a worktree
     workspace.locked_git("worktree", "prune")
     return True
 
 
-def _remove_empty_folders(run_id: str, run_root: str, worktrees: list[str]) -> None:
+def _remove_empty_folders(workspace: Workspace, run_id: str, folders: list[str]) -> None:
     """The run's folders of worktrees, then their repository's, when nothing else is in
-    them (a run moved out of .git on resume has two); only folders named after the run."""
-    folders = {Path(run_root)} if run_root else set()
-    folders |= {Path(worktree).parent for worktree in worktrees if worktree}
-    for folder in folders:
-        if folder.name != run_id:
+    them (a run moved out of .git on resume has two); only folders where tui-orch puts
+    them (see `_ours`)."""
+    for folder in {Path(path) for path in folders if path}:
+        if not _ours(folder / "_", run_id, workspace, workspace.root):
             continue
         for directory in (folder, folder.parent):
             with contextlib.suppress(OSError):
