@@ -4,8 +4,14 @@ drives the operator's terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 from tests.conftest import git, run_cli
@@ -247,3 +253,31 @@ def test_agent_control_characters_never_reach_the_console(repo: Path, tmp_path: 
     # `logs` to a pipe gives the raw bytes too.
     piped = run_cli("logs", "h", "--repo", str(repo), cwd=repo)
     assert "\x1b[2J" in piped.stdout
+    # `logs` on a terminal escapes them; --raw asks for the bytes anyway.
+    on_terminal = logs_on_a_terminal(repo, "h")
+    assert b"\\x1b[2J\\x1b[Hscreen cleared?" in on_terminal
+    assert b"\x1b" not in on_terminal and b"\x00" not in on_terminal
+    assert b"\x1b[2J" in logs_on_a_terminal(repo, "h", "--raw")
+
+
+def logs_on_a_terminal(repo: Path, *args: str) -> bytes:
+    """What `tui-orch logs` writes when its stdout is a terminal (a pseudo-terminal here)."""
+    controller, terminal = pty.openpty()
+    attrs = termios.tcgetattr(terminal)
+    attrs[1] &= ~termios.OPOST  # the terminal passes bytes through as written
+    termios.tcsetattr(terminal, termios.TCSANOW, attrs)
+    done = subprocess.run(
+        [sys.executable, "-m", "tui_orch", "logs", *args, "--repo", str(repo)],
+        cwd=repo,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+        timeout=30,
+    )
+    os.close(terminal)
+    assert done.returncode == 0, done.stderr
+    output = b""
+    with contextlib.suppress(OSError):  # EIO once everything written has been read
+        while chunk := os.read(controller, 65536):
+            output += chunk
+    os.close(controller)
+    return output
