@@ -578,3 +578,64 @@ async def test_a_task_that_changed_nothing_shows_as_such_and_on_the_merge_screen
     state = app.orchestrator.state
     assert state.tasks["docs"].phase is TaskPhase.NO_CHANGES
     assert state.tasks["models"].phase is TaskPhase.MERGED
+
+
+def resume_app(setup: object) -> OrchApp:
+    """The app as `tui-orch resume RUN` opens it, on the run the first app left."""
+    from tests.ui.conftest import RUN_ID
+
+    demo = setup.demo  # type: ignore[attr-defined]
+    options = setup.app.launch.options  # type: ignore[attr-defined]
+    return OrchApp(Launch(repo=demo.repo, resume_run_id=RUN_ID, resume=True, options=options))
+
+
+async def test_resume_in_the_app_after_stopping_at_the_merge_screen(make_app: MakeApp) -> None:
+    setup = make_app(gated=False)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await at_plan(pilot, app)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "aborted")
+
+    resumed = resume_app(setup)
+    async with resumed.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(resumed) == "MergeApprovalScreen")
+        tree = resumed.dashboard.query_one(RunTree)
+        assert "models" in str(tree.root.children[0].children[0].label)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(resumed) == "BatchApprovalScreen")
+    state = resumed.orchestrator.state
+    assert {state.tasks[t].phase for t in ("models", "docs")} == {TaskPhase.MERGED}
+
+
+async def test_resume_in_the_app_after_not_now_and_after_detaching(make_app: MakeApp) -> None:
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await start_batch_one(pilot, app)
+        await pilot.press("q", "d")  # leave the agents running
+
+    resumed = resume_app(setup)
+    async with resumed.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: resumed.orchestrator is not None)
+        await wait_until(pilot, lambda: len(resumed.orchestrator.running_task_ids()) == 2)
+        assert resumed.dashboard.task_states["models"] == "running"
+        setup.open_gate()
+        for batch in (1, 2, 3):
+            await wait_until(pilot, lambda: screen_name(resumed) == "MergeApprovalScreen")
+            await pilot.press("a")
+            if batch < 3:
+                await wait_until(pilot, lambda: screen_name(resumed) == "BatchApprovalScreen")
+                await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(resumed) == "FinalApprovalScreen")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: resumed.dashboard.facts.phase == "aborted")
+
+    again = resume_app(setup)
+    async with again.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: screen_name(again) == "FinalApprovalScreen")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: again.dashboard.facts.phase == "merged")
+    assert git(setup.demo.repo, "show", "main:src/shop/api.py")

@@ -66,11 +66,14 @@ class OrchApp(App[int]):
 
     # -- start-up ----------------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        self.push_screen(self.dashboard)
+    async def on_mount(self) -> None:
+        # Mounted before anything draws on it: a resume shows its plan at once.
+        await self.push_screen(self.dashboard)
         self.set_interval(FRAME_SECONDS, self.flush_output)
         if self.launch.resume:
-            self.start_resume()
+            self.run_worker(
+                self.start_resume(), group="resume", description="Reading the run to resume"
+            )
         elif self.launch.plan is not None:
             self.push_screen(
                 PlanScreen(self.launch.plan, self.launch.repo, self.start_from_plan),
@@ -105,9 +108,11 @@ class OrchApp(App[int]):
         self._drive(orchestrator)
         return None
 
-    def start_resume(self) -> None:
+    async def start_resume(self) -> None:
+        """Resume the run; its state and git are read in a thread, not on the screen."""
         try:
-            orchestrator = prepare_resume(
+            orchestrator = await asyncio.to_thread(
+                prepare_resume,
                 self.launch.resume_run_id,
                 self.launch.repo,
                 self._approver(),
@@ -248,7 +253,7 @@ class OrchApp(App[int]):
             options=self.launch.options,
         )
         self.notify(f"Restarting {task_id} in its worktree.")
-        self.start_resume()
+        self.run_worker(self.start_resume(), group="resume", description=f"Restarting {task_id}")
 
     # -- help, palette, quitting -------------------------------------------------------------------
 
