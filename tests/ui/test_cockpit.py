@@ -639,3 +639,27 @@ async def test_resume_in_the_app_after_not_now_and_after_detaching(make_app: Mak
         await pilot.press("y")
         await wait_until(pilot, lambda: again.dashboard.facts.phase == "merged")
     assert git(setup.demo.repo, "show", "main:src/shop/api.py")
+
+
+async def test_the_quit_question_is_readable_at_80x24_and_the_palette_asks_it(
+    make_app: MakeApp,
+) -> None:
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_batch_one(pilot, app)
+        await pilot.press("q")
+        assert screen_name(app) == "QuitModal"
+        body = app.screen.query_one("#quit-body")
+        assert body.size.width >= 70  # was 6 columns: the choices off screen
+        shown = "\n".join(
+            str(static.render()) for static in app.screen.query(Static) if static.size.width
+        )
+        for choice in ("d  quit and leave them running", "s  stop them", "c  cancel"):
+            assert choice in shown
+        assert body.region.right <= 80 and body.region.bottom <= 24
+        await pilot.press("c")
+        await app.action_quit()  # what the palette's "Quit" runs
+        await pilot.pause()
+        assert screen_name(app) == "QuitModal"
+        await pilot.press("d")

@@ -276,6 +276,10 @@ class OrchApp(App[int]):
                 title, f"key: {binding.key}", partial(screen.run_action, binding.action)
             )
 
+    async def action_quit(self) -> None:
+        """The palette's own "Quit" asks too, while agents run."""
+        self.action_request_quit()
+
     def action_request_quit(self) -> None:
         orchestrator = self.orchestrator
         running = orchestrator.running_task_ids() if orchestrator else []
