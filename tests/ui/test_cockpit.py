@@ -663,3 +663,24 @@ async def test_the_quit_question_is_readable_at_80x24_and_the_palette_asks_it(
         await pilot.pause()
         assert screen_name(app) == "QuitModal"
         await pilot.press("d")
+
+
+async def test_a_task_that_ran_out_of_time_says_timed_out(make_app: MakeApp) -> None:
+    import yaml
+
+    setup = make_app(gated=False, task_agents={"docs": ["--hang"]})
+    plan = yaml.safe_load(setup.demo.plan.read_text())
+    next(t for t in plan["tasks"] if t["id"] == "docs")["timeout"] = "1s"
+    setup.demo.plan.write_text(yaml.safe_dump(plan, sort_keys=False))
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await at_plan(pilot, app)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.dashboard.task_states.get("docs") == "timed-out")
+        await pilot.pause(0.2)
+        docs = pane(app, "docs")
+        assert "⏱ docs" in docs.header.plain and "timed out" in docs.header.plain
+        assert docs.has_class("-timed-out")
+        tree = app.dashboard.query_one(RunTree)
+        assert "timed out" in str(tree.root.children[0].children[1].label)
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "failed")

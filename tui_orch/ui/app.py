@@ -31,7 +31,7 @@ from tui_orch.ui.approver import ApprovalScreens, ScreenApprover
 from tui_orch.ui.bridge import VALIDATOR_KEY, EngineBridge
 from tui_orch.ui.messages import RunEnded
 from tui_orch.ui.screens.confirm import QuitModal
-from tui_orch.ui.screens.dashboard import DashboardScreen
+from tui_orch.ui.screens.dashboard import EXIT_STATES, DashboardScreen
 from tui_orch.ui.screens.diff_viewer import DiffScreen
 from tui_orch.ui.screens.help import HelpModal
 from tui_orch.ui.screens.log_viewer import LogScreen
@@ -152,7 +152,9 @@ class OrchApp(App[int]):
         )
         for task_id, task in state.tasks.items():
             if task.phase is not TaskPhase.PENDING:
-                self.dashboard.task_states[task_id] = task.phase.value
+                failed = task.phase is TaskPhase.FAILED
+                word = EXIT_STATES.get(task.reason, "failed") if failed else task.phase.value
+                self.dashboard.task_states[task_id] = word
         self.engine_worker = self.run_worker(
             self._run_engine(orchestrator), group="engine", exclusive=True, exit_on_error=False
         )

@@ -28,7 +28,7 @@ PANES_SHOWN_PER_FRAME = 4
 
 # Task states shown for an AgentExited reason other than a clean exit.
 EXIT_STATES = {
-    "timeout": "failed",
+    "timeout": "timed-out",
     "stopped": "stopped",
     "failed-to-start": "failed",
     "lost": "failed",

@@ -19,6 +19,7 @@ STATE_ICONS: dict[str, str] = {
     "succeeded": "✓",
     "merged": "✔",
     "failed": "✗",
+    "timed-out": "⏱",
     "stopped": "■",
     "skipped": "⊘",
     "excluded": "⊘",
@@ -27,7 +28,7 @@ STATE_ICONS: dict[str, str] = {
 }
 STATE_CLASSES = tuple(f"-{state}" for state in STATE_ICONS)
 # How a state reads where it differs from its key.
-STATE_WORDS: dict[str, str] = {"no-changes": "no changes"}
+STATE_WORDS: dict[str, str] = {"no-changes": "no changes", "timed-out": "timed out"}
 
 
 def state_word(state: str) -> str:
