@@ -684,3 +684,33 @@ async def test_a_task_that_ran_out_of_time_says_timed_out(make_app: MakeApp) -> 
         tree = app.dashboard.query_one(RunTree)
         assert "timed out" in str(tree.root.children[0].children[1].label)
         await wait_until(pilot, lambda: app.dashboard.facts.phase == "failed")
+
+
+async def test_enter_on_the_plan_screen_starts_the_run(make_app: MakeApp) -> None:
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await at_plan(pilot, app)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("q", "s")
+
+
+async def test_blocking_problems_are_listed_one_per_line_as_plain_text() -> None:
+    from textual.app import App
+
+    from tui_orch.engine.approvals import ProblemsRequest
+    from tui_orch.ui.screens.problems import ProblemsScreen
+
+    problems = ("src/a.py imports [b] from src/b.py, which is gone", "src/c.py does not compile")
+    screen = ProblemsScreen(ProblemsRequest("run", "interfaces", problems))
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(screen)
+
+    async with Host().run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = str(screen.query_one("#problems-list", Static).render())
+    assert shown.splitlines() == [f"⚠ {problem}" for problem in problems]

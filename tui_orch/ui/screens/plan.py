@@ -152,8 +152,8 @@ The plan as it will run: each batch, its tasks, their agents and files.
         self.dismiss(None)
 
     @on(BatchTable.RowSelected)
-    def start_on_enter(self) -> None:
-        self.action_start()
+    async def start_on_enter(self) -> None:
+        await self.action_start()  # a coroutine: called without await, it never ran
 
 
 class BatchApprovalScreen(Screen[BatchDecision]):

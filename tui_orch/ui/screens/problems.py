@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -44,7 +45,9 @@ Nothing has touched your branch.
                 f"{len(self.request.problems)} {self.request.kind} problem(s) block the run",
                 classes="screen-title",
             )
-            yield Static("\\n".join(f"⚠ {p}" for p in self.request.problems), id="problems-list")
+            yield Static(
+                Text("\n".join(f"⚠ {p}" for p in self.request.problems)), id="problems-list"
+            )
         yield SteadyFooter()
 
     def action_answer(self, go_on: bool) -> None:
