@@ -714,3 +714,36 @@ async def test_blocking_problems_are_listed_one_per_line_as_plain_text() -> None
         await pilot.pause()
         shown = str(screen.query_one("#problems-list", Static).render())
     assert shown.splitlines() == [f"⚠ {problem}" for problem in problems]
+
+
+async def test_an_approval_waits_and_never_takes_keys_typed_for_a_search(
+    make_app: MakeApp,
+) -> None:
+    from textual.widgets import Input
+
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await start_batch_one(pilot, app)
+        await pilot.press("1", "l", "slash", *"mod")
+        assert screen_name(app) == "LogScreen"
+        setup.open_gate()  # batch 1 ends: the merge approval arrives mid-search
+        await wait_until(pilot, lambda: app.pending_approvals == 1)
+        await pilot.press(*"els", "a", "a")
+        search = app.screen.query_one("#log-search", Input)
+        assert screen_name(app) == "LogScreen"
+        assert search.value == "modelsaa"  # every key went where it was typed
+        assert app.orchestrator.state.tasks["models"].phase is TaskPhase.SUCCEEDED
+        await pilot.press("escape", "escape")  # close the search, then the log
+        assert isinstance(app.screen, DashboardScreen)
+        bar = str(app.dashboard.query_one("#status-bar").render())
+        assert "approval waiting: press a" in bar
+        await pilot.press("a")
+        assert screen_name(app) == "MergeApprovalScreen"
+        await pilot.press("escape")  # later: back to the panes, the question still waits
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.pending_approvals == 1
+        await pilot.press("a", "a")  # open it again, and merge
+        await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
+    state = app.orchestrator.state
+    assert {state.tasks[t].phase for t in ("models", "docs")} == {TaskPhase.MERGED}

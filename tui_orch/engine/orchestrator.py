@@ -185,7 +185,8 @@ class Orchestrator(BuildSteps, FinishSteps):
                         "detached",
                         EXIT_MERGED,
                         f"detached from run {self.state.run_id}: "
-                        f"{len(running)} agent{' keeps' if len(running) == 1 else 's keep'} running; "
+                        f"{len(running)} "
+                        f"{'agent keeps' if len(running) == 1 else 'agents keep'} running; "
                         f"run `tui-orch resume {self.state.run_id}` to pick it up",
                     )
                 stopped = await asyncio.shield(asyncio.to_thread(self._stop_all_jobs))

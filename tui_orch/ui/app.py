@@ -62,6 +62,7 @@ class OrchApp(App[int]):
         self.dashboard = DashboardScreen(clock)
         self.bridge = EngineBridge(self.dashboard)
         self.pending_approvals = 0
+        self.approver: ScreenApprover | None = None
         self.result_code = 0
 
     # -- start-up ----------------------------------------------------------------------
@@ -133,7 +134,14 @@ class OrchApp(App[int]):
             final=FinalApprovalScreen,
             problems=ProblemsScreen,
         )
-        return ScreenApprover(self, screens, first_batch, on_pending=self._count_approvals)
+        self.approver = ScreenApprover(
+            self,
+            screens,
+            first_batch,
+            on_pending=self._count_approvals,
+            can_open=lambda: self.screen is self.dashboard,
+        )
+        return self.approver
 
     def _conflict_badges(self) -> dict[str, list[str]]:
         """What the dashboard shows on each task's pane, for the merge screen."""
@@ -142,6 +150,12 @@ class OrchApp(App[int]):
     def _count_approvals(self, change: int) -> None:
         self.pending_approvals += change
         self.dashboard.facts.pending_approvals = self.pending_approvals
+        self.dashboard.refresh_bindings()  # `a` is offered only while a question waits
+
+    def open_approval(self) -> None:
+        """Open the question the engine is waiting on (the dashboard's `a`)."""
+        if self.approver is None or not self.approver.open_waiting():
+            self.notify("No approval is waiting.", severity="warning")
 
     def _drive(self, orchestrator: Orchestrator) -> None:
         self.orchestrator = orchestrator

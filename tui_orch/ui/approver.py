@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual.app import App
 from textual.screen import Screen
@@ -17,9 +18,26 @@ from tui_orch.engine.approvals import (
     ProblemsRequest,
 )
 
+# An approval screen dismissed with this leaves its question waiting (escape: "later").
+LATER = object()
+
+
+@dataclass
+class _Waiting:
+    """A question of the engine's, not answered yet, and whether its screen is open."""
+
+    make_screen: Callable[[], Screen[object]]
+    answer: asyncio.Future[object]
+    open: bool = False
+
 
 class ScreenApprover:
-    """Pushes an approval screen per question and waits for its answer.
+    """Asks each question on its own screen, and waits for its answer.
+
+    Approvals wait; they do not interrupt: a question's screen opens at once only if the
+    user is on the dashboard (``can_open``), never over a log, a diff, a search or help,
+    where it would take keys typed for another screen. Otherwise (or after escape) it
+    waits, the status bar says so, and `open_waiting` (the dashboard's `a`) opens it.
 
     The first batch was already approved on the plan screen, so its decision is given
     up front and not asked again.
@@ -31,42 +49,60 @@ class ScreenApprover:
         screens: ApprovalScreens,
         first_batch: BatchDecision | None = None,
         on_pending: Callable[[int], None] | None = None,
+        can_open: Callable[[], bool] = lambda: True,
     ) -> None:
         self.app = app
         self.screens = screens
         self.first_batch = first_batch
         self.on_pending = on_pending or (lambda count: None)
+        self.can_open = can_open
+        self.waiting: _Waiting | None = None
 
     async def approve_batch(self, request: BatchRequest) -> BatchDecision:
         if request.number == 1 and self.first_batch is not None:
             decision, self.first_batch = self.first_batch, None
             return decision
-        answer: BatchDecision = await self._ask(self.screens.batch(request))
+        answer: BatchDecision = await self._ask(lambda: self.screens.batch(request))
         return answer
 
     async def approve_merge(self, request: MergeRequest) -> MergeDecision:
-        answer: MergeDecision = await self._ask(self.screens.merge(request))
+        answer: MergeDecision = await self._ask(lambda: self.screens.merge(request))
         return answer
 
     async def approve_final(self, request: FinalRequest) -> bool:
-        answer: bool = await self._ask(self.screens.final(request))
+        answer: bool = await self._ask(lambda: self.screens.final(request))
         return answer
 
     async def approve_problems(self, request: ProblemsRequest) -> bool:
-        answer: bool = await self._ask(self.screens.problems(request))
+        answer: bool = await self._ask(lambda: self.screens.problems(request))
         return answer
 
-    async def _ask(self, screen: Screen[object]) -> object:
-        answer: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    async def _ask(self, make_screen: Callable[[], Screen[object]]) -> object:
+        waiting = _Waiting(make_screen, asyncio.get_running_loop().create_future())
+        self.waiting = waiting
         self.on_pending(1)
+        try:
+            if self.can_open():
+                self.open_waiting()
+            return await waiting.answer
+        finally:
+            self.waiting = None
+            self.on_pending(-1)
+
+    def open_waiting(self) -> bool:
+        """Open the waiting question's screen (a new one each time); False if none waits."""
+        waiting = self.waiting
+        if waiting is None or waiting.open:
+            return False
+        waiting.open = True
 
         def answered(result: object) -> None:
-            self.on_pending(-1)
-            if not answer.done():
-                answer.set_result(result)
+            waiting.open = False
+            if result is not LATER and not waiting.answer.done():
+                waiting.answer.set_result(result)
 
-        self.app.push_screen(screen, callback=answered)
-        return await answer
+        self.app.push_screen(waiting.make_screen(), callback=answered)
+        return True
 
 
 class ApprovalScreens:
@@ -83,3 +119,12 @@ class ApprovalScreens:
         self.merge = merge
         self.final = final
         self.problems = problems
+
+
+class AnswerLater:
+    """For approval screens: escape goes back to the dashboard and leaves the question
+    waiting (each screen binds escape to `later`)."""
+
+    def action_later(self) -> None:
+        """Back to the dashboard; the question waits, and `a` there opens it again."""
+        self.dismiss(LATER)  # type: ignore[attr-defined]

@@ -70,6 +70,8 @@ validator when it runs), its border coloured by state, which is also written out
 
 | key | does |
 | --- | --- |
+| `a` | open the approval the run is waiting for (the status bar says when one waits;
+  approvals never open over a log, a diff or help, and `escape` there leaves them waiting) |
 | `tab` / `shift+tab` | next / previous pane |
 | `1` … `9` | focus pane N |
 | `z` | maximise the focused pane, or restore it |
@@ -80,6 +82,7 @@ validator when it runs), its border coloured by state, which is also written out
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "open_approval", "Approve…", id="approval.open"),
         Binding("z", "maximise", "Maximise", id="pane.maximise"),
         Binding("l,enter", "open_log", "Log", id="agent.log"),
         Binding("d", "open_diff", "Diff", id="agent.diff"),
@@ -365,6 +368,16 @@ validator when it runs), its border coloured by state, which is also written out
                 return data
         panes = list(self.query(AgentPane))
         return panes[0].task_id if panes else None
+
+    def action_open_approval(self) -> None:
+        """Open the approval the run is waiting for (it never opens over other screens)."""
+        self.app.open_approval()  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`a` is offered only while an approval waits."""
+        if action == "open_approval":
+            return self.facts.pending_approvals > 0
+        return True
 
     def action_focus_number(self, number: int) -> None:
         if 1 <= number <= len(self.pane_keys):

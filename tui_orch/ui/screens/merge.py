@@ -13,11 +13,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tui_orch.engine.approvals import FinalRequest, MergeDecision, MergeRequest
+from tui_orch.ui.approver import AnswerLater
 from tui_orch.ui.text_utils import clean_line
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
-class MergeApprovalScreen(Screen[MergeDecision]):
+class MergeApprovalScreen(AnswerLater, Screen[MergeDecision]):
     """Each task of the built batch: its changes, and any warnings the engine reported."""
 
     HELP = """\
@@ -41,6 +42,7 @@ branch until the final approval, after validation.
         Binding("x", "exclude", "Exclude task", id="merge.exclude"),
         Binding("d", "diff", "Diff", id="merge.diff"),
         Binding("s", "stop_run", "Stop run", id="merge.stop"),
+        Binding("escape", "later", "Later", id="merge.later"),
     ]
 
     def __init__(self, request: MergeRequest, warnings_by_task: dict[str, list[str]]) -> None:
@@ -143,7 +145,7 @@ branch until the final approval, after validation.
         self.dismiss(MergeDecision.abort())
 
 
-class FinalApprovalScreen(Screen[bool]):
+class FinalApprovalScreen(AnswerLater, Screen[bool]):
     """The exact branch move that will happen, and the validation that allows it."""
 
     HELP = """\
@@ -161,6 +163,7 @@ Validation passed on the integrated result. Approve to fast-forward your branch 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Move branch", id="final.yes"),
         Binding("n", "answer(False)", "Not now", id="final.no"),
+        Binding("escape", "later", "Later", id="final.later"),
     ]
 
     def __init__(self, request: FinalRequest) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from tui_orch.engine.approvals import BatchDecision, BatchRequest
 from tui_orch.engine.check import CheckReport, check_plan
 from tui_orch.engine.problems import InputError, Problem
+from tui_orch.ui.approver import AnswerLater
 from tui_orch.ui.widgets.batch_table import BatchTable
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
@@ -156,7 +157,7 @@ The plan as it will run: each batch, its tasks, their agents and files.
         await self.action_start()  # a coroutine: called without await, it never ran
 
 
-class BatchApprovalScreen(Screen[BatchDecision]):
+class BatchApprovalScreen(AnswerLater, Screen[BatchDecision]):
     """A later batch about to start: approve it, skip some of its tasks, or stop the run."""
 
     HELP = """\
@@ -176,6 +177,7 @@ branch, so these tasks build on their work.
         Binding("a", "start", "Start batch", id="batch.start"),
         Binding("s", "skip", "Skip task", id="batch.skip"),
         Binding("x", "stop_run", "Stop run", id="batch.stop"),
+        Binding("escape", "later", "Later", id="batch.later"),
     ]
 
     def __init__(self, request: BatchRequest) -> None:

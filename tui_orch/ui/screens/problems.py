@@ -12,10 +12,11 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui_orch.engine.approvals import ProblemsRequest
+from tui_orch.ui.approver import AnswerLater
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 
-class ProblemsScreen(Screen[bool]):
+class ProblemsScreen(AnswerLater, Screen[bool]):
     """The blocking problems, each with its file and line."""
 
     HELP = """\\
@@ -33,6 +34,7 @@ Nothing has touched your branch.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("g", "answer(True)", "Go on anyway", id="problems.go"),
         Binding("s", "answer(False)", "Stop", id="problems.stop"),
+        Binding("escape", "later", "Later", id="problems.later"),
     ]
 
     def __init__(self, request: ProblemsRequest) -> None:

@@ -30,7 +30,8 @@ class StatusBar(Static):
             f"run {facts.run_id or '-'}",
             f"batch {facts.batch}/{facts.batches}",
             f"{facts.running} running",
-            f"{plural(facts.pending_approvals, 'approval')} pending",
+            # What waits, and the key that opens it: approvals never pop up over other work.
+            "approval waiting: press a" if facts.pending_approvals else "no approval pending",
         ]
         if facts.conflicts:
             parts.append(f"⚠ {plural(facts.conflicts, 'conflict')}")
