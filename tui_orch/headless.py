@@ -231,6 +231,9 @@ class TerminalApprover:
         return answer.startswith("y")
 
     async def approve_final(self, request: FinalRequest) -> bool:
+        self._say(f"tasks merged: {', '.join(request.merged) or 'none'}\n")
+        for line in request.left_out:
+            self._say(f"left out: {line}\n")
         for line in request.validation:
             self._say(f"validation: {line}\n")
         where = f" and update {request.checked_out_in}" if request.checked_out_in else ""

@@ -97,6 +97,13 @@ async def test_plan_screen_skips_a_task_and_its_dependents(make_app: MakeApp) ->
         assert table.current_task_id == "models"
         await pilot.press("s")
         assert table.skipped == {"models"}
+        # Its dependents are shown skipped with it, and the user is told.
+        assert table.get_row("service")[-1] == "skipped: dependency"
+        assert table.get_row("api")[-1] == "skipped: dependency"
+        assert table.get_row("docs")[-1] == ""
+        assert any(
+            "Skipping 'models' also skips 'api', 'service'" in n.message for n in app._notifications
+        )
         await pilot.press("down", "down")  # 'service', in batch 2: not skippable here
         await pilot.press("s")
         assert table.skipped == {"models"}
@@ -108,6 +115,9 @@ async def test_plan_screen_skips_a_task_and_its_dependents(make_app: MakeApp) ->
         assert app.dashboard.task_states["api"] == "skipped"
         await pilot.press("a")
         await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+        move = str(app.screen.query_one("#final-move", Static).render())
+        assert "tasks merged: docs" in move
+        assert "⊘ models: skipped" in move and "⊘ api: skipped" in move
         await pilot.press("y")
         await wait_until(pilot, lambda: app.dashboard.facts.phase == "merged")
     assert (setup.demo.repo / "docs/usage.md").exists()

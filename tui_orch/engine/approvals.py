@@ -101,6 +101,8 @@ class FinalRequest:
     integration_branch: str
     validation: tuple[str, ...] = field(default_factory=tuple)
     checked_out_in: str | None = None
+    merged: tuple[str, ...] = ()  # the tasks whose work the move brings in
+    left_out: tuple[str, ...] = ()  # each task not brought in, with why ("docs: skipped")
 
 
 @dataclass(frozen=True)

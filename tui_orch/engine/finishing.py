@@ -230,6 +230,12 @@ class FinishSteps(RunContext):
                     f"{v.command}: {'passed' if v.passed else 'failed'}" for v in state.validation
                 ),
                 str(checked_out) if checked_out else None,
+                merged=tuple(t.id for t in state.tasks.values() if t.phase is TaskPhase.MERGED),
+                left_out=tuple(
+                    f"{t.id}: {t.phase.value.replace('-', ' ')}"
+                    for t in state.tasks.values()
+                    if t.phase is not TaskPhase.MERGED
+                ),
             )
         )
         if not approved:

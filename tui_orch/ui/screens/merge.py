@@ -178,13 +178,19 @@ Validation passed on the integrated result. Approve to fast-forward your branch 
             else ""
         )
         validation = "\n".join(f"  ✓ {line}" for line in request.validation) or "  (none)"
+        merged = ", ".join(request.merged) or "none"
+        left_out = "".join(f"\n  ⊘ {line}" for line in request.left_out)
         with Vertical(id="final-body"):
             yield Static("Move your branch?", classes="screen-title")
             yield Static(
-                f"validation:\n{validation}\n\n"
-                f"fast-forward '{request.base}'\n"
-                f"  from {request.old_commit[:12]}\n"
-                f"  to   {request.new_commit[:12]}  ({request.integration_branch}){where}",
+                Text(
+                    f"tasks merged: {merged}"
+                    + (f"\nleft out:{left_out}" if left_out else "")
+                    + f"\n\nvalidation:\n{validation}\n\n"
+                    f"fast-forward '{request.base}'\n"
+                    f"  from {request.old_commit[:12]}\n"
+                    f"  to   {request.new_commit[:12]}  ({request.integration_branch}){where}"
+                ),
                 id="final-move",
             )
         yield SteadyFooter()

@@ -129,9 +129,19 @@ The plan as it will run: each batch, its tasks, their agents and files.
         self.dismiss(decision)
 
     def action_skip(self) -> None:
-        reason = self.query_one(BatchTable).toggle_skip()
+        table = self.query_one(BatchTable)
+        reason = table.toggle_skip()
         if reason:
             self.notify(reason, severity="warning", markup=False)
+            return
+        task_id = table.current_task_id
+        also = sorted(table.dependents({task_id})) if task_id in table.skipped else []
+        if also:
+            self.notify(
+                f"Skipping '{task_id}' also skips {', '.join(repr(t) for t in also)}: "
+                "they need its work.",
+                markup=False,
+            )
 
     def action_recheck(self) -> None:
         self.recheck()
@@ -203,9 +213,19 @@ branch, so these tasks build on their work.
         self.dismiss(BatchDecision.approve(frozenset(self.query_one(BatchTable).skipped)))
 
     def action_skip(self) -> None:
-        reason = self.query_one(BatchTable).toggle_skip()
+        table = self.query_one(BatchTable)
+        reason = table.toggle_skip()
         if reason:
             self.notify(reason, severity="warning", markup=False)
+            return
+        task_id = table.current_task_id
+        also = sorted(table.dependents({task_id})) if task_id in table.skipped else []
+        if also:
+            self.notify(
+                f"Skipping '{task_id}' also skips {', '.join(repr(t) for t in also)}: "
+                "they need its work.",
+                markup=False,
+            )
 
     def action_stop_run(self) -> None:
         self.dismiss(BatchDecision.abort())

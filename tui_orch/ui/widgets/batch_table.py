@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tui_orch.engine.plan import Task
 
 COLUMNS = ("batch", "task", "agent", "files", "depends on", "note")
+SKIPPED = "skipped"
+SKIPPED_WITH = "skipped: dependency"
 
 
 class BatchTable(DataTable[Text | str]):
@@ -18,6 +21,7 @@ class BatchTable(DataTable[Text | str]):
         self.skipped: set[str] = set()
         self._tasks: dict[str, tuple[int, Task]] = {}
         self.skippable: set[str] = set()
+        self._column_keys: list[ColumnKey] = []
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
@@ -36,16 +40,32 @@ class BatchTable(DataTable[Text | str]):
                 self._tasks[task.id] = (number, task)
                 rows.append((task.id, self._cells(number, position, task)))
         self.clear(columns=True)
+        self._column_keys = []
         for column, label in enumerate(COLUMNS):
             cells = [label, *(row[column] for _, row in rows)]
             if label == "note":
-                cells.append("skipped")  # what the column says once the user skips a task
-            self.add_column(label, width=max(_width(cell) for cell in cells))
+                cells += [SKIPPED, SKIPPED_WITH]  # what the column says once tasks are skipped
+            self._column_keys.append(self.add_column(label, width=max(map(_width, cells))))
         for key, cells in rows:
             self.add_row(*cells, key=key, height=None)
 
+    def dependents(self, task_ids: set[str]) -> set[str]:
+        """Tasks in the table that need any of task_ids, directly or through others."""
+        found: set[str] = set()
+        frontier = set(task_ids)
+        while frontier:
+            frontier = {
+                task.id
+                for _, task in self._tasks.values()
+                if task.id not in found and frontier.intersection(task.depends_on)
+            }
+            found |= frontier
+        return found - task_ids
+
     def _cells(self, number: int, position: int, task: Task) -> list[Text | str]:
-        skipped = task.id in self.skipped
+        # A task that depends on a skipped one is skipped with it (the engine does so).
+        follows = task.id in self.dependents(self.skipped)
+        skipped = task.id in self.skipped or follows
         style = "strike dim" if skipped else ""
         return [
             str(number) if position == 0 else "",
@@ -53,7 +73,7 @@ class BatchTable(DataTable[Text | str]):
             task.agent,
             Text("\n".join(task.files), style=style),
             ", ".join(task.depends_on) or "-",
-            "skipped" if skipped else "",
+            SKIPPED_WITH if follows else SKIPPED if skipped else "",
         ]
 
     @property
@@ -71,10 +91,13 @@ class BatchTable(DataTable[Text | str]):
         if task_id not in self.skippable:
             return f"task '{task_id}' is not in the batch about to start"
         self.skipped ^= {task_id}
-        number, task = self._tasks[task_id]
-        position = [t.id for n, t in self._tasks.values() if n == number].index(task_id)
-        for column, value in enumerate(self._cells(number, position, task)):
-            self.update_cell_at((self.cursor_row, column), value)
+        positions: dict[int, int] = {}
+        for row_task_id, (number, task) in self._tasks.items():
+            position = positions.get(number, 0)
+            positions[number] = position + 1
+            cells = self._cells(number, position, task)
+            for column, value in zip(self._column_keys, cells, strict=True):
+                self.update_cell(row_task_id, column, value)
         return None
 
 
