@@ -739,6 +739,7 @@ async def test_an_approval_waits_and_never_takes_keys_typed_for_a_search(
         assert screen_name(app) == "LogScreen"
         setup.open_gate()  # batch 1 ends: the merge approval arrives mid-search
         await wait_until(pilot, lambda: app.pending_approvals == 1)
+        assert any(n.title == "approval waiting" for n in app._notifications)
         await pilot.press(*"els", "a", "a")
         search = app.screen.query_one("#log-search", Input)
         assert screen_name(app) == "LogScreen"

@@ -84,6 +84,11 @@ class ScreenApprover:
         try:
             if self.can_open():
                 self.open_waiting()
+            else:  # a toast takes no keys; the status bar keeps saying it
+                self.app.notify(
+                    "The run is waiting for your approval: press a on the dashboard.",
+                    title="approval waiting",
+                )
             return await waiting.answer
         finally:
             self.waiting = None
