@@ -115,6 +115,7 @@ async def test_plan_screen_skips_a_task_and_its_dependents(make_app: MakeApp) ->
         assert app.dashboard.task_states["api"] == "skipped"
         await pilot.press("a")
         await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+        await wait_until(pilot, lambda: bool(app.screen.query("#final-move")))  # composed
         move = str(app.screen.query_one("#final-move", Static).render())
         assert "tasks merged: docs" in move
         assert "⊘ models: skipped" in move and "⊘ api: skipped" in move
@@ -574,6 +575,7 @@ async def test_a_task_that_changed_nothing_shows_as_such_and_on_the_merge_screen
         assert pane(app, "docs").has_class("-no-changes")
         merge = app.screen
         table = merge.query_one("#merge-table")
+        await wait_until(pilot, lambda: table.row_count == 2)  # filled as it mounts
         assert table.get_row("docs")[1] == "no changes: nothing to merge"
         assert table.get_row("models")[1] == "will merge"
         table.move_cursor(row=table.get_row_index("docs"))
