@@ -47,6 +47,17 @@ def pane(app: object, task_id: str) -> AgentPane:
     return found
 
 
+async def approve_every_batch(pilot: object, app: OrchApp) -> None:
+    """Merge each of the demo's 3 batches and start the next, up to the final approval."""
+    for batch in (1, 2, 3):
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        await pilot.press("a")  # type: ignore[attr-defined]
+        if batch < 3:
+            await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
+            await pilot.press("a")  # type: ignore[attr-defined]
+    await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+
+
 async def test_a_whole_run_through_every_approval(make_app: MakeApp) -> None:
     setup = make_app(gated=False)
     app, repo = setup.app, setup.demo.repo
@@ -65,6 +76,7 @@ async def test_a_whole_run_through_every_approval(make_app: MakeApp) -> None:
                 assert app.screen.request.number == batch + 1
                 await pilot.press("a")
         await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+        await wait_until(pilot, lambda: bool(app.screen.query("#final-move")))  # composed
         assert "fast-forward 'main'" in str(app.screen.query_one("#final-move").render())
         await pilot.press("y")
         await wait_until(pilot, lambda: app.dashboard.facts.phase == "merged")
@@ -416,13 +428,7 @@ async def test_final_approval_can_say_not_now(make_app: MakeApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await at_plan(pilot, app)
         await pilot.press("a")
-        for batch in (1, 2, 3):
-            await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
-            await pilot.press("a")
-            if batch < 3:
-                await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
-                await pilot.press("a")
-        await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen")
+        await approve_every_batch(pilot, app)
         await pilot.press("n")
         await wait_until(pilot, lambda: app.dashboard.facts.phase == "aborted")
     assert git(repo, "rev-parse", "main") == before
@@ -635,13 +641,7 @@ async def test_resume_in_the_app_after_not_now_and_after_detaching(make_app: Mak
         await wait_until(pilot, lambda: len(resumed.orchestrator.running_task_ids()) == 2)
         assert resumed.dashboard.task_states["models"] == "running"
         setup.open_gate()
-        for batch in (1, 2, 3):
-            await wait_until(pilot, lambda: screen_name(resumed) == "MergeApprovalScreen")
-            await pilot.press("a")
-            if batch < 3:
-                await wait_until(pilot, lambda: screen_name(resumed) == "BatchApprovalScreen")
-                await pilot.press("a")
-        await wait_until(pilot, lambda: screen_name(resumed) == "FinalApprovalScreen")
+        await approve_every_batch(pilot, resumed)
         await pilot.press("n")
         await wait_until(pilot, lambda: resumed.dashboard.facts.phase == "aborted")
 

@@ -46,6 +46,21 @@ def find_cycles(order: Sequence[str], depends_on: Mapping[str, Sequence[str]]) -
     return cycles
 
 
+def dependents(depends_on: Mapping[str, Sequence[str]], roots: set[str]) -> set[str]:
+    """Every task that needs one of roots, directly or through other tasks (roots not
+    included): what is left out with them when they are skipped."""
+    found: set[str] = set()
+    frontier = set(roots)
+    while frontier:
+        frontier = {
+            task_id
+            for task_id, needs in depends_on.items()
+            if task_id not in found and frontier.intersection(needs)
+        }
+        found |= frontier
+    return found - roots
+
+
 def plan_batches(
     order: Sequence[str], depends_on: Mapping[str, Sequence[str]], max_parallel: int
 ) -> list[Batch]:

@@ -15,6 +15,7 @@ from tui_orch.engine.approvals import (
     MergeRequest,
     TaskOutcome,
 )
+from tui_orch.engine.batches import dependents
 from tui_orch.engine.commands import render_argv
 from tui_orch.engine.conflicts import WorktreeView
 from tui_orch.engine.gitcli import GitError, first_line
@@ -44,24 +45,13 @@ class BuildSteps(RunContext):
         for task_id in task_ids:
             self.state.tasks[task_id].phase = phase
             self.emit(ev.TaskSkipped, task_id=task_id, reason=reason)
-        for task_id in self._dependents(set(task_ids)):
+        needs = {task.id: task.depends_on for task in self.plan.tasks}
+        for task_id in dependents(needs, set(task_ids)):
             if self.state.tasks[task_id].phase is TaskPhase.PENDING:
                 self.state.tasks[task_id].phase = TaskPhase.SKIPPED
                 self.emit(
                     ev.TaskSkipped, task_id=task_id, reason="a task it depends on was left out"
                 )
-
-    def _dependents(self, roots: set[str]) -> set[str]:
-        found: set[str] = set()
-        frontier = set(roots)
-        while frontier:
-            frontier = {
-                task.id
-                for task in self.plan.tasks
-                if task.id not in found and frontier.intersection(task.depends_on)
-            }
-            found |= frontier
-        return found
 
     async def _build(self, tasks: list[TaskState]) -> None:
         """Start or re-attach every task's agent, then follow them all to their end.

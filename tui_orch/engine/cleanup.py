@@ -61,14 +61,18 @@ def load_for_cleaning(workspace: Workspace, store: RunStore, run_id: str) -> Run
         return recover_from_git(workspace, run_id)
 
 
+def _run_branches(workspace: Workspace, run_id: str) -> list[str]:
+    """The branches tui-orch/<run>/... that git has."""
+    prefix = f"refs/heads/{BRANCH_PREFIX}/{run_id}/"
+    return workspace.git("for-each-ref", "--format=%(refname:short)", prefix).stdout.split()
+
+
 def recover_from_git(workspace: Workspace, run_id: str) -> RunState:
     """A stand-in state for a run whose state file is gone or broken: every branch
     tui-orch/<run>/<name> and the worktree it is checked out in. The base is unknown,
     so work counts as safe only when another branch holds it."""
     prefix = f"{BRANCH_PREFIX}/{run_id}/"
-    refs = workspace.git(
-        "for-each-ref", "--format=%(refname:short)", f"refs/heads/{prefix}"
-    ).stdout.split()
+    refs = _run_branches(workspace, run_id)
     checked_out = {info.branch: info.path for info in workspace.worktrees() if info.branch}
     tasks = {
         branch.removeprefix(prefix): TaskState(
@@ -184,8 +188,7 @@ def _pairs(workspace: Workspace, run: RunState) -> list[tuple[Path | None, str]]
     ]
     if run.integration_branch:
         recorded.append((Path(run.integration_worktree), run.integration_branch))
-    prefix = f"refs/heads/{BRANCH_PREFIX}/{run.run_id}/"
-    found = workspace.git("for-each-ref", "--format=%(refname:short)", prefix).stdout.split()
+    found = _run_branches(workspace, run.run_id)
     named = {branch for _, branch in recorded}
     recorded += [(None, branch) for branch in found if branch not in named]
     checked_out = {info.branch: info.path for info in workspace.worktrees() if info.branch}

@@ -129,19 +129,7 @@ The plan as it will run: each batch, its tasks, their agents and files.
         self.dismiss(decision)
 
     def action_skip(self) -> None:
-        table = self.query_one(BatchTable)
-        reason = table.toggle_skip()
-        if reason:
-            self.notify(reason, severity="warning", markup=False)
-            return
-        task_id = table.current_task_id
-        also = sorted(table.dependents({task_id})) if task_id in table.skipped else []
-        if also:
-            self.notify(
-                f"Skipping '{task_id}' also skips {', '.join(repr(t) for t in also)}: "
-                "they need its work.",
-                markup=False,
-            )
+        toggle_skip(self, self.query_one(BatchTable))
 
     def action_recheck(self) -> None:
         self.recheck()
@@ -213,19 +201,7 @@ branch, so these tasks build on their work.
         self.dismiss(BatchDecision.approve(frozenset(self.query_one(BatchTable).skipped)))
 
     def action_skip(self) -> None:
-        table = self.query_one(BatchTable)
-        reason = table.toggle_skip()
-        if reason:
-            self.notify(reason, severity="warning", markup=False)
-            return
-        task_id = table.current_task_id
-        also = sorted(table.dependents({task_id})) if task_id in table.skipped else []
-        if also:
-            self.notify(
-                f"Skipping '{task_id}' also skips {', '.join(repr(t) for t in also)}: "
-                "they need its work.",
-                markup=False,
-            )
+        toggle_skip(self, self.query_one(BatchTable))
 
     def action_stop_run(self) -> None:
         self.dismiss(BatchDecision.abort())
@@ -233,3 +209,19 @@ branch, so these tasks build on their work.
     @on(BatchTable.RowSelected)
     def start_on_enter(self) -> None:
         self.action_start()
+
+
+def toggle_skip(screen: Screen[object], table: BatchTable) -> None:
+    """Skip or un-skip the highlighted task, saying why not, or which tasks go with it."""
+    reason = table.toggle_skip()
+    if reason:
+        screen.notify(reason, severity="warning", markup=False)
+        return
+    task_id = table.current_task_id
+    also = sorted(table.dependents({task_id})) if task_id in table.skipped else []
+    if also:
+        screen.notify(
+            f"Skipping '{task_id}' also skips {', '.join(repr(t) for t in also)}: "
+            "they need its work.",
+            markup=False,
+        )

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from tui_orch.engine.batches import dependents
 from tui_orch.engine.plan import Task
 
 COLUMNS = ("batch", "task", "agent", "files", "depends on", "note")
@@ -51,16 +52,7 @@ class BatchTable(DataTable[Text | str]):
 
     def dependents(self, task_ids: set[str]) -> set[str]:
         """Tasks in the table that need any of task_ids, directly or through others."""
-        found: set[str] = set()
-        frontier = set(task_ids)
-        while frontier:
-            frontier = {
-                task.id
-                for _, task in self._tasks.values()
-                if task.id not in found and frontier.intersection(task.depends_on)
-            }
-            found |= frontier
-        return found - task_ids
+        return dependents({task.id: task.depends_on for _, task in self._tasks.values()}, task_ids)
 
     def _cells(self, number: int, position: int, task: Task) -> list[Text | str]:
         # A task that depends on a skipped one is skipped with it (the engine does so).
