@@ -999,7 +999,7 @@ def test_valid_default_agent_in_repo_config_survives_a_sibling_problem(repo: Pat
         check(repo),
         [
             f"{config}:2: agnets: unknown field (did you mean 'agents'?); "
-            "allowed: agents, default_agent, worktree_root"
+            "allowed: agents, confirm_stop, default_agent, theme, worktree_root"
         ],
     )
 

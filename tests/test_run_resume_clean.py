@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -337,16 +338,15 @@ def test_resume_after_resolving_a_merge_conflict(repo: Path, tmp_path: Path) -> 
     assert first.code == 1
     run_id = only_run(repo)
     assert "conflicts with task 'x' in shared.txt" in first.stderr
-    # Resolve it where the message says: on y's branch, in y's worktree.
+    # Resolve it as the message says, with the very command it gives.
     worktree = worktree_of(repo, run_id, "y")
-    subprocess.run(
-        ["git", "merge", "-q", f"tui-orch/{run_id}/integration"],
-        cwd=worktree,
-        capture_output=True,
-        check=False,
-    )
+    found = re.search(r"`(cd .+? && git merge \S+)`, fix the conflicted files", first.stderr)
+    assert found, first.stderr
+    merging = subprocess.run(found.group(1), shell=True, capture_output=True, text=True)
+    assert "CONFLICT" in merging.stdout  # the conflict is now in y's worktree, to fix
     (worktree / "shared.txt").write_text("both versions\n")
-    git(worktree, "commit", "-q", "-am", "resolve the conflict with x")
+    git(worktree, "add", "shared.txt")
+    git(worktree, "commit", "-q", "--no-edit")
 
     result = resume(repo, run_id)
 

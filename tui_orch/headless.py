@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import replace
 from typing import TextIO
 
 from tui_orch.engine import events as ev
@@ -20,7 +21,7 @@ from tui_orch.engine.approvals import (
     MergeRequest,
     ProblemsRequest,
 )
-from tui_orch.engine.state import RunState
+from tui_orch.engine.state import RunState, exit_words
 from tui_orch.tables import format_table, plural
 from tui_orch.terminal_safe import printable, printable_line
 
@@ -65,13 +66,7 @@ class ConsoleReporter:
                     self._prefixed(event.task_id, printable_line(line)) for line in event.lines
                 )
             case ev.AgentExited():
-                how = {
-                    "timeout": "timed out",
-                    "stopped": "stopped",
-                    "failed-to-start": "could not start",
-                    "lost": "lost",
-                    "left-branch": f"exited {event.exit_code} but left its branch",
-                }.get(event.reason, f"exited {event.exit_code}")
+                how = exit_words(event.reason, event.exit_code)
                 return self._prefixed(event.task_id, f"{how} after {event.duration:.1f}s")
             case ev.TaskCommitted() if event.commits == 0:
                 return self._prefixed(
@@ -164,8 +159,16 @@ def summary_table(state: RunState) -> str:
     return format_table(["task", "state", "exit", "duration", "files", "commits"], rows)
 
 
+def _and_dependents(request: MergeRequest, task_id: str) -> str:
+    """ ", and with it x and y (they need it)", or "" when no later task needs it."""
+    later = request.dependents.get(task_id, ())
+    return f" (and with it {', '.join(later)}, which need it)" if later else ""
+
+
 class TerminalApprover:
     """Asks each question on the terminal; answers are read without blocking the engine."""
+
+    asks_about_failures = True  # a person reads the failures: restart, go on, or stop
 
     def __init__(self, stdin: TextIO = sys.stdin, out: TextIO = sys.stderr) -> None:
         self.stdin = stdin
@@ -188,6 +191,8 @@ class TerminalApprover:
         return BatchDecision.approve()
 
     async def approve_merge(self, request: MergeRequest) -> MergeDecision:
+        if request.failed:
+            return await self._ask_about_failures(request)
         rows = [
             [
                 o.task_id,
@@ -213,14 +218,40 @@ class TerminalApprover:
         exclude: set[str] = set()
         if answer.startswith("e"):
             exclude = set((await self._ask("Task ids to keep out (separated by spaces): ")).split())
-        override = set()
+        override, go_on = set(), set()
         for task_id, reasons in request.blocked.items():
             if task_id in exclude:
                 continue
             self._say(f"{task_id} is blocked: {'; '.join(reasons)}\n")
             if (await self._ask(f"Merge {task_id} anyway? [y/N]: ")).startswith("y"):
                 override.add(task_id)
-        return MergeDecision.approve(frozenset(exclude), frozenset(override))
+            elif (
+                await self._ask(
+                    f"Go on without {task_id}{_and_dependents(request, task_id)}? "
+                    "[y/N] (no stops the run): "
+                )
+            ).startswith("y"):
+                go_on.add(task_id)
+        return MergeDecision.approve(frozenset(exclude), frozenset(override), frozenset(go_on))
+
+    async def _ask_about_failures(self, request: MergeRequest) -> MergeDecision:
+        """Some tasks of the batch failed: run them again, go on without them, or stop."""
+        for task_id, how in request.failed.items():
+            self._say(f"{task_id} failed: {how}{_and_dependents(request, task_id)}\n")
+        answer = await self._ask(
+            f"{plural(len(request.failed), 'task')} of batch {request.number} failed: "
+            "[r]estart them, [g]o on without them, or [S]top the run: "
+        )
+        failed = frozenset(request.failed)
+        if answer.startswith("r"):
+            return MergeDecision.restart_tasks(failed)
+        if answer.startswith("g"):
+            if not any(outcome.changed for outcome in request.outcomes):
+                return MergeDecision.approve(go_on_without=failed)
+            # Then the usual question, about the tasks that succeeded.
+            rest = await self.approve_merge(replace(request, failed={}))
+            return replace(rest, go_on_without=rest.go_on_without | failed)
+        return MergeDecision.approve()  # leaves them failing: the run stops, saying why
 
     async def approve_problems(self, request: ProblemsRequest) -> bool:
         for problem in request.problems:

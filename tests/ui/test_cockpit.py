@@ -227,22 +227,61 @@ async def test_dashboard_keys_on_live_agents(make_app: MakeApp) -> None:
         ]
         await pilot.press("escape")
 
-        await pilot.press("1", "x")  # kill models: its work stays in its worktree
+        await pilot.press("1", "x")  # stop models: asked first
+        assert screen_name(app) == "ConfirmModal"
+        await pilot.press("n")  # not after all
+        assert pane(app, "models").state == "running"
+        await pilot.press("x", "y")
         await wait_until(pilot, lambda: pane(app, "models").state == "stopped")
         worktree = Path(app.orchestrator.state.tasks["models"].worktree)
         assert (worktree / "src/shop/money.py").exists()
+        assert pane(app, "docs").state == "running"  # only the one agent stopped
 
-        setup.open_gate()  # docs finishes; the run stops: models failed
-        await wait_until(pilot, lambda: app.dashboard.facts.phase == "failed")
-        assert app.result_code == 1
+        setup.open_gate()  # docs finishes: the merge question lists models as stopped
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        merge = app.screen
+        await wait_until(pilot, lambda: merge.query_one("#merge-table").row_count == 2)
+        assert merge.request.failed == {"models": "stopped"}
+        assert merge.query_one("#merge-table").get_row("models")[1].plain == "stopped: left out"
         store = RunStore(Workspace(setup.demo.repo).common)
         assert store.load(app.orchestrator.state.run_id).tasks["models"].reason == "stopped"
 
-        await pilot.press("1", "r")  # restart models in its worktree (the gate is open now)
-        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        await pilot.press("escape", "1", "r")  # from the panes: restart models only
+        await wait_until(pilot, lambda: app.orchestrator.state.tasks["models"].attempts == 2)
+        await wait_until(
+            pilot,
+            lambda: screen_name(app) == "MergeApprovalScreen" and not app.screen.request.failed,
+        )
         assert {o.task_id for o in app.screen.request.outcomes} == {"models", "docs"}
-        assert app.orchestrator.state.tasks["models"].attempts == 2
         await pilot.press("s")  # stop before merging; branches kept
+        await wait_until(pilot, lambda: app.dashboard.facts.phase == "aborted")
+
+
+async def test_r_restarts_the_focused_task_while_the_others_run(make_app: MakeApp) -> None:
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await start_batch_one(pilot, app)
+        await wait_until(pilot, lambda: pane(app, "models").line_count > 0)
+        footer_keys = lambda: {b.binding.key for b in app.screen.active_bindings.values()}  # noqa: E731
+        await pilot.press("1")
+        assert "x" in footer_keys() and "r" not in footer_keys()  # running: stop, not restart
+        await pilot.press("x", "y")
+        await wait_until(pilot, lambda: pane(app, "models").state == "stopped")
+        assert "r" in footer_keys() and "x" not in footer_keys()
+        docs = app.orchestrator.state.tasks["docs"]
+        await pilot.press("r")  # docs still runs (held at the gate): models starts again now
+        await wait_until(pilot, lambda: pane(app, "models").state == "running")
+        assert app.orchestrator.state.tasks["models"].attempts == 2
+        assert docs.phase.value == "running" and docs.attempts == 1
+        tree = app.dashboard.query_one("#run-tree")
+        assert "running" in tree._labels["docs"]  # the others keep their state words
+        setup.open_gate()
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        merge = app.screen
+        assert not merge.request.failed
+        assert {o.task_id for o in merge.request.outcomes} == {"models", "docs"}
+        await pilot.press("s")
         await wait_until(pilot, lambda: app.dashboard.facts.phase == "aborted")
 
 

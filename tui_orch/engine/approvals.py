@@ -69,21 +69,41 @@ class MergeRequest:
     warnings: tuple[str, ...] = ()
     # Task id -> why its merge is blocked; it merges only if the decision overrides it.
     blocked: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Task id -> how its agent failed, in a few words; nothing of it can merge.
+    failed: dict[str, str] = field(default_factory=dict)
+    # Task id -> the later tasks that need it, left out with it if it is left out.
+    dependents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Tasks (of this batch) whose merges are predicted to conflict, and where.
+    predicted: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
 class MergeDecision:
-    """Merge the batch (minus excluded tasks), or stop the run before merging."""
+    """Merge the batch (minus excluded tasks), restart failed tasks first, or stop.
+
+    Blocked and failed tasks stop the run unless the decision names them in
+    ``go_on_without``: someone saw them and chose to go on without them (and the tasks
+    that depend on them). `--yes` never does, so in CI a block or a failure still stops.
+    """
 
     approved: bool
     exclude: frozenset[str] = frozenset()
     override: frozenset[str] = frozenset()  # blocked tasks the user chose to merge anyway
+    go_on_without: frozenset[str] = frozenset()
+    restart: frozenset[str] = frozenset()  # failed tasks to run again; asked again after
 
     @classmethod
     def approve(
-        cls, exclude: frozenset[str] = frozenset(), override: frozenset[str] = frozenset()
+        cls,
+        exclude: frozenset[str] = frozenset(),
+        override: frozenset[str] = frozenset(),
+        go_on_without: frozenset[str] = frozenset(),
     ) -> MergeDecision:
-        return cls(True, exclude, override)
+        return cls(True, exclude, override, go_on_without)
+
+    @classmethod
+    def restart_tasks(cls, task_ids: frozenset[str]) -> MergeDecision:
+        return cls(True, restart=task_ids)
 
     @classmethod
     def abort(cls) -> MergeDecision:
@@ -117,6 +137,10 @@ class ProblemsRequest:
 class Approver(Protocol):
     """Answers the engine's questions; the TUI asks the user, headless may say yes."""
 
+    # Whether a batch with failed tasks is put to it (restart them, go on without them):
+    # only where a person sees the failures; otherwise a failure stops the run.
+    asks_about_failures: bool
+
     async def approve_batch(self, request: BatchRequest) -> BatchDecision: ...
 
     async def approve_merge(self, request: MergeRequest) -> MergeDecision: ...
@@ -128,6 +152,8 @@ class Approver(Protocol):
 
 class ApproveEverything:
     """The `--yes` approver: every batch, every merge, the final move (blocks stay blocks)."""
+
+    asks_about_failures = False  # in CI, a failed task stops the run
 
     async def approve_batch(self, request: BatchRequest) -> BatchDecision:
         return BatchDecision.approve()

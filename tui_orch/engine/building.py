@@ -8,10 +8,12 @@ import contextlib
 import os
 import shlex
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import (
+    MergeDecision,
     MergeRequest,
     TaskOutcome,
 )
@@ -33,8 +35,27 @@ from tui_orch.engine.run_types import RunStopped
 from tui_orch.engine.state import (
     TaskPhase,
     TaskState,
+    exit_words,
 )
 from tui_orch.engine.watcher import WatchedJob, watch_jobs
+
+
+@dataclass
+class LiveBuild:
+    """The batch being built: a failed task restarted meanwhile joins it here."""
+
+    task_ids: set[str]
+    arrivals: asyncio.Queue[WatchedJob | None]
+    starting: set[str] = field(default_factory=set)  # restarts under way
+    closed: bool = False  # the build is over: a restart now is a new question
+
+    def keep_open(self) -> bool:
+        """Asked by the watcher once nothing runs: wait for a restart under way? If not,
+        the build is over from this moment, so no restart can slip in after it."""
+        if self.starting:
+            return True
+        self.closed = True
+        return False
 
 
 class BuildSteps(RunContext):
@@ -62,7 +83,14 @@ class BuildSteps(RunContext):
         if self.resumed:  # only a restart can find agents it did not start itself
             await asyncio.to_thread(self._adopt_unrecorded, tasks)
             await asyncio.to_thread(self._settle_ended_while_away, tasks)
-        to_start = [t for t in tasks if t.phase in (TaskPhase.PENDING, TaskPhase.FAILED)]
+        only = self.restart_only  # a resume that restarts one failed task, not all
+        self.restart_only = None
+        to_start = [
+            t
+            for t in tasks
+            if t.phase is TaskPhase.PENDING
+            or (t.phase is TaskPhase.FAILED and (only is None or t.id in only))
+        ]
         attached = [
             self._follow_again(task)
             for task in tasks
@@ -75,6 +103,8 @@ class BuildSteps(RunContext):
             await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
 
         arrivals: asyncio.Queue[WatchedJob | None] = asyncio.Queue()
+        live = LiveBuild({t.id for t in tasks}, arrivals)
+        self._live_build = live
         launching = asyncio.create_task(self._launch(to_start, arrivals))
         watching = asyncio.create_task(
             watch_jobs(
@@ -85,6 +115,7 @@ class BuildSteps(RunContext):
                 on_end=ended,
                 interval=self.options.poll_interval,
                 arrivals=arrivals,
+                keep_open=live.keep_open,
             )
         )
         agents_done = asyncio.Event()
@@ -96,6 +127,8 @@ class BuildSteps(RunContext):
                 launching.result()
             await watching
         finally:
+            live.closed = True
+            self._live_build = None
             watching.cancel()
             launching.cancel()
             # An agent being started when we were stopped is recorded before we go on,
@@ -105,6 +138,29 @@ class BuildSteps(RunContext):
             agents_done.set()
             await monitoring
         await self._monitor_round(tasks)  # the finished work, before anyone approves a merge
+
+    async def restart_task(self, task_id: str) -> bool:
+        """Run a failed task's agent again in its worktree while its batch still runs
+        (the others go on); False when no batch with that failed task is being built."""
+        live = self._live_build
+        task = self.state.tasks.get(task_id)
+        if (
+            live is None
+            or live.closed
+            or task is None
+            or task_id not in live.task_ids
+            or task_id in live.starting
+            or task.phase is not TaskPhase.FAILED
+        ):
+            return False
+        live.starting.add(task_id)  # the watcher waits for it, even if all else has ended
+        try:
+            start = task.start_commit
+            if await asyncio.to_thread(self._prepare_worktree, task, start, []):
+                live.arrivals.put_nowait(await asyncio.to_thread(self._start_agent, task))
+        finally:
+            live.starting.discard(task_id)
+        return True
 
     async def _launch(
         self, tasks: list[TaskState], arrivals: asyncio.Queue[WatchedJob | None]
@@ -453,10 +509,44 @@ class BuildSteps(RunContext):
     # -- merging a batch -----------------------------------------------------------------
 
     async def _merge_batch(self, index: int, tasks: list[TaskState]) -> None:
+        """Ask to merge the built batch (restarting failed tasks first, if so asked), then
+        merge it; failed or blocked tasks nobody chose to go on without stop the run."""
+        while True:
+            decision = await self._ask_merge(index, tasks)
+            if decision is None:
+                return  # nothing to merge (tasks that changed nothing were reported as they ended)
+            if not decision.approved:
+                raise RunStopped(
+                    "aborted",
+                    f"batch {index + 1} was built but not merged, at your request; its "
+                    f"branches are kept; run `tui-orch resume {self.state.run_id}` to be asked "
+                    "again",
+                )
+            again = [t for t in tasks if t.id in decision.restart and t.phase is TaskPhase.FAILED]
+            if not again:
+                break
+            await self._build(again)  # then ask again, with how the new attempts ended
+        failed = [t for t in tasks if t.phase is TaskPhase.FAILED]
+        kept_failing = [t for t in failed if t.id not in decision.go_on_without]
+        if kept_failing:
+            raise RunStopped("failed", self._failure_message(kept_failing))
+        self._skip({t.id for t in failed}, "failed; left out at your request", TaskPhase.EXCLUDED)
+        await self._merge_approved(index, tasks, decision)
+
+    async def _ask_merge(self, index: int, tasks: list[TaskState]) -> MergeDecision | None:
+        """The merge question for the batch as it stands; None when there is nothing to ask.
+
+        Failed tasks are asked about only by an approver that can answer for them: a
+        front end where a person sees them (the app, the terminal). Without one, a failure
+        stops the run before anything is merged, as it always did.
+        """
         state = self.state
         ready = [t for t in tasks if t.phase is TaskPhase.SUCCEEDED]
-        if not ready:
-            return  # nothing to merge (tasks that changed nothing were reported as they ended)
+        failed = [t for t in tasks if t.phase is TaskPhase.FAILED]
+        if failed and not self.approver.asks_about_failures:
+            raise RunStopped("failed", self._failure_message(failed))
+        if not ready and not failed:
+            return None
         empty = [t for t in tasks if t.phase is TaskPhase.NO_CHANGES]
         outcomes = tuple(
             TaskOutcome(
@@ -484,7 +574,16 @@ class BuildSteps(RunContext):
                 for message in messages
             )
         )
-        decision = await self.approver.approve_merge(
+        needs = {task.id: task.depends_on for task in self.plan.tasks}
+        left_out_candidates = {*blocked, *(t.id for t in failed), *ready_ids}
+        predicted = tuple(
+            (conflict.tasks, conflict.paths)
+            for conflict in self.monitor.current.values()
+            if conflict.kind in ("predicted", "overlap")
+            and len(conflict.tasks) == 2
+            and set(conflict.tasks) <= ready_ids
+        )
+        return await self.approver.approve_merge(
             MergeRequest(
                 state.run_id,
                 index + 1,
@@ -493,14 +592,29 @@ class BuildSteps(RunContext):
                 outcomes,
                 warnings,
                 blocked,
+                failed={t.id: exit_words(t.reason, t.exit_code) for t in failed},
+                dependents={
+                    task_id: tuple(sorted(dependents(needs, {task_id}), key=self._position))
+                    for task_id in left_out_candidates
+                },
+                predicted=predicted,
             )
         )
-        if not decision.approved:
-            raise RunStopped(
-                "aborted",
-                f"batch {index + 1} was built but not merged, at your request; its branches are "
-                f"kept; run `tui-orch resume {state.run_id}` to be asked again",
-            )
+
+    def _position(self, task_id: str) -> int:
+        order = [task.id for task in self.plan.tasks]
+        return order.index(task_id) if task_id in order else len(order)
+
+    async def _merge_approved(
+        self, index: int, tasks: list[TaskState], decision: MergeDecision
+    ) -> None:
+        state = self.state
+        ready = [t for t in tasks if t.phase is TaskPhase.SUCCEEDED]
+        blocked = {
+            task_id: reasons
+            for task_id, reasons in self.monitor.blocked().items()
+            if task_id in {t.id for t in ready}
+        }
         self._skip(decision.exclude, "kept out of the merge at your request", TaskPhase.EXCLUDED)
         held = [
             task_id
@@ -529,9 +643,10 @@ class BuildSteps(RunContext):
             task.phase = TaskPhase.MERGED
             self._save()
             self.emit(ev.MergeDone, batch=index + 1, task_id=task.id, commit=outcome.commit)
-        if held:
-            first = held[0]
-            others = f" (and {len(held) - 1} more blocked task(s))" if len(held) > 1 else ""
+        stopping = [task_id for task_id in held if task_id not in decision.go_on_without]
+        if stopping:
+            first = stopping[0]
+            others = f" (and {len(stopping) - 1} more blocked task(s))" if len(stopping) > 1 else ""
             raise RunStopped(
                 "failed",
                 f"task '{first}' was not merged because {blocked[first][0]}{others}; its "
@@ -571,6 +686,8 @@ class BuildSteps(RunContext):
             "failed",
             f"merging task '{task.id}' into {self.state.integration_branch} conflicts"
             f"{with_whom}{where}; the merge was aborted and every branch and worktree is kept; "
-            f"resolve it on branch {task.branch} (in {task.worktree}), then run "
+            f"to resolve it, bring the integration branch into the task's branch: "
+            f"`cd {shlex.quote(task.worktree)} && git merge {self.state.integration_branch}`, "
+            "fix the conflicted files, `git add` them and `git commit`, then run "
             f"`tui-orch resume {self.state.run_id}`",
         )

@@ -8,6 +8,7 @@ the repository's file overrides the user's, and a plan overrides both.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from tui_orch.engine.profiles import (
 )
 
 REPO_CONFIG_NAME = ".tui-orch.yaml"
-CONFIG_FIELDS = ("agents", "default_agent", "worktree_root")
+CONFIG_FIELDS = ("agents", "default_agent", "worktree_root", "theme", "confirm_stop")
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Settings:
     default_agent: str | None = None
     # Where worktrees go (relative paths are taken from the config file's folder).
     worktree_root: Path | None = None
+    theme: str | None = None  # the app's colour theme (the app saves the one picked)
+    confirm_stop: bool = True  # `x` in the app asks before stopping an agent
     broken: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
 
@@ -150,8 +153,33 @@ def _apply_config_file(path: Path, settings: Settings) -> None:
                 reader.problem(node.line, "default_agent", unknown_profile(name, settings.profiles))
             elif name is not None:
                 settings.default_agent = name
+        if "theme" in items:
+            settings.theme = reader.text(items["theme"], "theme") or settings.theme
+        if "confirm_stop" in items:
+            confirm = reader.boolean(items["confirm_stop"], "confirm_stop")
+            settings.confirm_stop = settings.confirm_stop if confirm is None else confirm
         if "worktree_root" in items:
             root = reader.text(items["worktree_root"], "worktree_root")
             if root is not None:
                 settings.worktree_root = path.parent / Path(root).expanduser()
     settings.problems.extend(reader.problems)
+
+
+def remember_theme(name: str) -> bool:
+    """Write `theme: NAME` into the user's config file, keeping every other line (and
+    comment) as it is; False if the file cannot be written."""
+    path = user_config_path()
+    line = f"theme: {name}\n"
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if re.search(r"^theme\s*:.*$", text, flags=re.MULTILINE):
+            text = re.sub(r"^theme\s*:.*$\n?", line, text, count=1, flags=re.MULTILINE)
+        else:
+            text += ("" if not text or text.endswith("\n") else "\n") + line
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True

@@ -68,6 +68,13 @@ class FieldReader:
             return None
         return value
 
+    def boolean(self, node: Located, path: str) -> bool | None:
+        value = node.value
+        if not isinstance(value, bool):
+            self.wrong_type(node, path, "true or false")
+            return None
+        return value
+
     def whole_number(self, node: Located, path: str, minimum: int) -> int | None:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int):

@@ -81,6 +81,8 @@ class Orchestrator(BuildSteps, FinishSteps):
         self._created = False
         self._detaching = False
         self._save_lock = threading.Lock()
+        self._live_build = None
+        self.restart_only: frozenset[str] | None = None
         self.predicting = predictions_available()
         self.monitor = ConflictMonitor(
             workspace.root,
@@ -312,10 +314,7 @@ class Orchestrator(BuildSteps, FinishSteps):
             ev.BatchStarted, number=number, total=total, task_ids=tuple(t.id for t in runnable)
         )
         await self._build(runnable)
-        failed = [task for task in runnable if task.phase is TaskPhase.FAILED]
-        if failed:
-            raise RunStopped("failed", self._failure_message(failed))
-        await self._merge_batch(index, runnable)
+        await self._merge_batch(index, runnable)  # failed tasks: restarted, left out, or stop
         state.batch_index += 1
         state.batch_approved = False
         self._save()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import (
@@ -16,6 +17,9 @@ from tui_orch.engine.state import (
     RunStore,
 )
 from tui_orch.engine.worktrees import Workspace
+
+if TYPE_CHECKING:
+    from tui_orch.engine.building import LiveBuild
 
 
 class RunContext:
@@ -32,6 +36,9 @@ class RunContext:
     _emit: ev.EventSink
     _created: bool
     _save_lock: threading.Lock
+    _live_build: LiveBuild | None  # the batch being built, while it is
+    # On resume, restart only these failed tasks (the others are asked about at merge time).
+    restart_only: frozenset[str] | None
 
     def emit(self, event_type: type[ev.Event], **values: object) -> None:
         self._emit(event_type(run_id=self.state.run_id, **values))

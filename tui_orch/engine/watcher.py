@@ -96,11 +96,15 @@ async def watch_jobs(
     on_end: EndCallback | None = None,
     interval: float = 0.1,
     arrivals: asyncio.Queue[WatchedJob | None] | None = None,
+    keep_open: Callable[[], bool] = lambda: False,
 ) -> dict[str, SupervisorStatus]:
     """Follow jobs until each has ended; return their final statuses by key.
 
     Jobs put on ``arrivals`` while this runs are followed too, until a None says no
     more will come: an agent's output shows while the next agents are still starting.
+    After that None, jobs still put there (a task restarted while others run) are
+    followed as long as any job runs, or while ``keep_open()`` says one is on its way;
+    once nothing runs and ``keep_open()`` is False, this returns.
 
     ``on_end`` is awaited as each job ends (after its last lines were handed over),
     so a finished agent is dealt with at once, not when the slowest one ends. The
@@ -119,27 +123,29 @@ async def watch_jobs(
                 if inspect.isawaitable(outcome):
                     await outcome
 
-    def take_arrivals() -> bool:
-        """Add the jobs that arrived; False once no more will come."""
-        assert arrivals is not None
-        while not arrivals.empty():
-            job = arrivals.get_nowait()
-            if job is None:
-                return False
+    def take(job: WatchedJob | None) -> None:
+        nonlocal expecting
+        if job is None:
+            expecting = False
+        else:
             remaining.append(job)
-        return True
 
     handler = asyncio.create_task(handle_ends())
     try:
-        while remaining or expecting:
-            if expecting:
-                expecting = take_arrivals()
-                if not remaining and expecting:
-                    assert arrivals is not None
-                    job = await arrivals.get()  # nothing to follow yet: wait for one
-                    expecting = job is not None
-                    remaining.extend([job] if job is not None else [])
+        while True:
+            while arrivals is not None and not arrivals.empty():
+                take(arrivals.get_nowait())
+            if not remaining:
+                if arrivals is None:
+                    break
+                if expecting:
+                    take(await arrivals.get())  # nothing to follow yet: wait for one
                     continue
+                if not keep_open():
+                    break
+                with contextlib.suppress(TimeoutError):  # a restart on its way (or failing)
+                    take(await asyncio.wait_for(arrivals.get(), interval))
+                continue
             tick = await asyncio.to_thread(_read_tick, remaining)
             for key, lines in tick.lines.items():
                 on_lines(key, lines)
@@ -149,7 +155,7 @@ async def watch_jobs(
             if handler.done():
                 handler.result()  # a handler failed: raise its error here
             remaining = [job for job in remaining if job.key not in tick.ended]
-            if remaining or expecting:
+            if remaining:
                 # With a backlog, read on at once (each tick is bounded); else wait a beat.
                 await asyncio.sleep(0.005 if tick.backlog else interval)
         ends.put_nowait(None)

@@ -18,9 +18,11 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from tui_orch.engine.approvals import BatchDecision
+from tui_orch.engine.config import load_settings, remember_theme, user_config_path
 from tui_orch.engine.launch import prepare_new_run, prepare_resume
 from tui_orch.engine.orchestrator import Orchestrator, RunBusy
 from tui_orch.engine.preconditions import PreconditionFailed
@@ -29,8 +31,8 @@ from tui_orch.engine.state import TaskPhase
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.approver import ApprovalScreens, ScreenApprover
 from tui_orch.ui.bridge import VALIDATOR_KEY, EngineBridge
-from tui_orch.ui.messages import RunEnded
-from tui_orch.ui.screens.confirm import QuitModal
+from tui_orch.ui.messages import OpenDiff, OpenLog, RestartTask, RunEnded, StopTask
+from tui_orch.ui.screens.confirm import ConfirmModal, QuitModal
 from tui_orch.ui.screens.dashboard import EXIT_STATES, DashboardScreen
 from tui_orch.ui.screens.diff_viewer import DiffScreen
 from tui_orch.ui.screens.help import HelpModal
@@ -64,10 +66,15 @@ class OrchApp(App[int]):
         self.pending_approvals = 0
         self.approver: ScreenApprover | None = None
         self.result_code = 0
+        # The user's own settings (theme, whether `x` asks): small files, read once.
+        self.settings = load_settings(launch.repo)
 
     # -- start-up ----------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         # Mounted before anything draws on it: a resume shows its plan at once.
         await self.push_screen(self.dashboard)
         self.set_interval(FRAME_SECONDS, self.flush_output)
@@ -80,6 +87,17 @@ class OrchApp(App[int]):
                 PlanScreen(self.launch.plan, self.launch.repo, self.start_from_plan),
                 self._plan_answered,
             )
+
+    def _remember_theme(self, theme: Theme) -> None:
+        """A theme picked in the palette is the theme next time (`theme:` in the config)."""
+
+        async def save() -> None:
+            if not await asyncio.to_thread(remember_theme, theme.name):
+                self.notify(
+                    f"Could not save the theme in {user_config_path()}.", severity="warning"
+                )
+
+        self.run_worker(save(), group="theme", description="Saving the theme")
 
     def _plan_answered(self, decision: BatchDecision | None) -> None:
         if decision is None and self.orchestrator is None:
@@ -109,8 +127,11 @@ class OrchApp(App[int]):
         self._drive(orchestrator)
         return None
 
-    async def start_resume(self) -> None:
-        """Resume the run; its state and git are read in a thread, not on the screen."""
+    async def start_resume(self, restart_only: frozenset[str] | None = None) -> None:
+        """Resume the run; its state and git are read in a thread, not on the screen.
+
+        ``restart_only``: of the failed tasks, run only these again (`r` on one task).
+        """
         try:
             orchestrator = await asyncio.to_thread(
                 prepare_resume,
@@ -125,6 +146,7 @@ class OrchApp(App[int]):
                 str(refusal), severity="error", title="cannot resume", timeout=30, markup=False
             )
             return
+        orchestrator.restart_only = restart_only
         self._drive(orchestrator)
 
     def _approver(self, first_batch: BatchDecision | None = None) -> ScreenApprover:
@@ -211,7 +233,7 @@ class OrchApp(App[int]):
                 f"{type(error).__name__}: {error}", severity="error", title="error", markup=False
             )
 
-    # -- actions on tasks (from the dashboard, the merge screen and the palette) ---------------
+    # -- actions on tasks (asked for by the dashboard and the merge screen) -----------------
 
     def _task_files(self, task_id: str) -> tuple[str, Path] | None:
         orchestrator = self.orchestrator
@@ -225,15 +247,18 @@ class OrchApp(App[int]):
             return task_id, store.task_files(run_id, task_id).log
         return None
 
-    def action_open_log(self, task_id: str) -> None:
-        found = self._task_files(task_id)
+    @on(OpenLog)
+    def open_log(self, message: OpenLog) -> None:
+        found = self._task_files(message.task_id)
         if found is None:
             self.notify("The run has not started yet.", severity="warning")
             return
         label, path = found
         self.push_screen(LogScreen(f"Log  {label}", path))
 
-    def action_open_diff(self, task_id: str) -> None:
+    @on(OpenDiff)
+    def open_diff(self, message: OpenDiff) -> None:
+        task_id = message.task_id
         orchestrator = self.orchestrator
         if orchestrator is None or task_id not in orchestrator.state.tasks:
             self.notify("No diff for that yet.", severity="warning")
@@ -244,32 +269,73 @@ class OrchApp(App[int]):
             return
         self.push_screen(DiffScreen(task_id, Path(task.worktree), task.start_commit))
 
-    def action_kill_agent(self, task_id: str) -> None:
-        if self.orchestrator is not None and self.orchestrator.stop_task(task_id):
-            self.notify(f"Stopping {task_id}; its work stays in its worktree.")
-        else:
+    @on(StopTask)
+    def ask_to_stop(self, message: StopTask) -> None:
+        """`x`: asks first (unless `confirm_stop: false`); only the one agent stops."""
+        task_id = message.task_id
+        orchestrator = self.orchestrator
+        if orchestrator is None or task_id not in orchestrator.running_task_ids():
             self.notify(f"{task_id} is not running.", severity="warning")
+            return
+        if not self.settings.confirm_stop:
+            self._stop_task(task_id)
+            return
+        self.push_screen(
+            ConfirmModal(
+                f"Stop {task_id}'s agent?",
+                "Its work so far stays in its worktree; the other agents go on.\n"
+                "Then r restarts it, or the merge screen lets the run go on without it.",
+            ),
+            lambda yes: self._stop_task(task_id) if yes else None,
+        )
 
-    def action_restart_task(self, task_id: str) -> None:
+    def _stop_task(self, task_id: str) -> None:
+        orchestrator = self.orchestrator
+        if orchestrator is None:
+            return
+
+        async def stop() -> None:
+            # TERM, then KILL after a grace period: never on the screen's loop.
+            if await asyncio.to_thread(orchestrator.stop_task, task_id):
+                self.notify(f"Stopping {task_id}; its work stays in its worktree.")
+
+        self.run_worker(stop(), group=f"stop-{task_id}", description=f"Stopping {task_id}")
+
+    @on(RestartTask)
+    def restart(self, message: RestartTask) -> None:
+        task_id = message.task_id
+        self.run_worker(
+            self._restart(task_id), group="restart", description=f"Restarting {task_id}"
+        )
+
+    async def _restart(self, task_id: str) -> None:
+        """`r` restarts this task only: at once while its batch runs, by answering the
+        merge question that lists it as failed, or by resuming a stopped run."""
         orchestrator = self.orchestrator
         if orchestrator is None or task_id not in orchestrator.state.tasks:
             return
         if orchestrator.state.tasks[task_id].phase is not TaskPhase.FAILED:
             self.notify(f"{task_id} has not failed; nothing to restart.", severity="warning")
             return
-        if self.engine_worker is not None and self.engine_worker.is_running:
-            self.notify(
-                "The batch is still running; restart once it has stopped.", severity="warning"
+        said = f"Restarting {task_id} in its worktree; its earlier work is kept."
+        if await orchestrator.restart_task(task_id):
+            self.notify(said + " The other agents go on.")
+        elif self.approver is not None and self.approver.restart_instead(task_id):
+            self.notify(said)
+        elif self.engine_worker is None or not self.engine_worker.is_running:
+            self.launch = Launch(
+                repo=Path(orchestrator.state.repo),
+                resume_run_id=orchestrator.state.run_id,
+                resume=True,
+                options=self.launch.options,
             )
-            return
-        self.launch = Launch(
-            repo=Path(orchestrator.state.repo),
-            resume_run_id=orchestrator.state.run_id,
-            resume=True,
-            options=self.launch.options,
-        )
-        self.notify(f"Restarting {task_id} in its worktree.")
-        self.run_worker(self.start_resume(), group="resume", description=f"Restarting {task_id}")
+            self.notify(said)
+            await self.start_resume(restart_only=frozenset({task_id}))
+        else:
+            self.notify(
+                f"{task_id} cannot be restarted now: the run is past its batch.",
+                severity="warning",
+            )
 
     # -- help, palette, quitting -------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ class _Waiting:
 
     make_screen: Callable[[], Screen[object]]
     answer: asyncio.Future[object]
+    request: object = None
     open: bool = False
 
 
@@ -42,6 +43,8 @@ class ScreenApprover:
     The first batch was already approved on the plan screen, so its decision is given
     up front and not asked again.
     """
+
+    asks_about_failures = True  # the merge screen lists them: restart, or go on without
 
     def __init__(
         self,
@@ -66,7 +69,7 @@ class ScreenApprover:
         return answer
 
     async def approve_merge(self, request: MergeRequest) -> MergeDecision:
-        answer: MergeDecision = await self._ask(lambda: self.screens.merge(request))
+        answer: MergeDecision = await self._ask(lambda: self.screens.merge(request), request)
         return answer
 
     async def approve_final(self, request: FinalRequest) -> bool:
@@ -77,8 +80,10 @@ class ScreenApprover:
         answer: bool = await self._ask(lambda: self.screens.problems(request))
         return answer
 
-    async def _ask(self, make_screen: Callable[[], Screen[object]]) -> object:
-        waiting = _Waiting(make_screen, asyncio.get_running_loop().create_future())
+    async def _ask(
+        self, make_screen: Callable[[], Screen[object]], request: object = None
+    ) -> object:
+        waiting = _Waiting(make_screen, asyncio.get_running_loop().create_future(), request)
         self.waiting = waiting
         self.on_pending(1)
         try:
@@ -93,6 +98,21 @@ class ScreenApprover:
         finally:
             self.waiting = None
             self.on_pending(-1)
+
+    def restart_instead(self, task_id: str) -> bool:
+        """Answer a waiting merge question that lists the task as failed with "restart
+        it" (`r` on the dashboard); False if no such question waits unopened."""
+        waiting = self.waiting
+        if (
+            waiting is None
+            or waiting.open
+            or waiting.answer.done()
+            or not isinstance(waiting.request, MergeRequest)
+            or task_id not in waiting.request.failed
+        ):
+            return False
+        waiting.answer.set_result(MergeDecision.restart_tasks(frozenset({task_id})))
+        return True
 
     def open_waiting(self) -> bool:
         """Open the waiting question's screen (a new one each time); False if none waits."""

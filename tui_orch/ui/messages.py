@@ -27,3 +27,27 @@ class RunEnded(Message):
     def __init__(self, result: RunResult) -> None:
         super().__init__()
         self.result = result
+
+
+class TaskAction(Message):
+    """A widget or screen asks the app to act on one task (the app knows the run)."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__()
+        self.task_id = task_id
+
+
+class OpenLog(TaskAction):
+    """Open the task's full log."""
+
+
+class OpenDiff(TaskAction):
+    """Open the task's diff."""
+
+
+class StopTask(TaskAction):
+    """Stop the task's agent (after asking, unless asking is turned off)."""
+
+
+class RestartTask(TaskAction):
+    """Run the failed task's agent again, in its worktree."""

@@ -1,9 +1,10 @@
-"""Asking before quitting while agents run, and saying what happens to them."""
+"""Asking before quitting (or stopping an agent), and saying what happens to the agents."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -41,3 +42,26 @@ class QuitModal(ModalScreen[str]):
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes/no question about one action; `y` does it, `n` or escape does not."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "choose(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "choose(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str, detail: str) -> None:
+        super().__init__(id="confirm-modal")
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-body"):
+            # Plain text: task ids are not markup.
+            yield Static(Text(self.question), classes="screen-title")
+            yield Static(Text(f"{self.detail}\n\ny  yes    n  no"))
+
+    def action_choose(self, yes: bool) -> None:
+        self.dismiss(yes)

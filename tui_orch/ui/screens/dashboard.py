@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -15,7 +15,14 @@ from textual.widgets import Static, Tree
 
 from tui_orch.engine import events as ev
 from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
-from tui_orch.ui.messages import EngineEventArrived
+from tui_orch.ui.messages import (
+    EngineEventArrived,
+    OpenDiff,
+    OpenLog,
+    RestartTask,
+    StopTask,
+    TaskAction,
+)
 from tui_orch.ui.widgets.agent_pane import AgentPane
 from tui_orch.ui.widgets.conflicts_panel import ConflictsPanel
 from tui_orch.ui.widgets.run_tree import RunTree
@@ -33,6 +40,9 @@ EXIT_STATES = {
     "failed-to-start": "failed",
     "lost": "failed",
 }
+
+# States a task can be restarted from (`r`).
+RESTARTABLE_STATES = ("failed", "stopped", "timed-out")
 
 
 @dataclass
@@ -77,8 +87,11 @@ validator when it runs), its border coloured by state, which is also written out
 | `z` | maximise the focused pane, or restore it |
 | `enter` / `l` | the task's full log (from disk; follows while it runs) |
 | `d` | the task's diff, uncommitted work included |
-| `x` | kill the task's agent (its work is kept in its worktree) |
-| `r` | restart a failed task in its worktree (once the run has stopped) |
+| `x` | stop the task's agent, after asking (its work is kept in its worktree) |
+| `r` | restart this failed or stopped task in its worktree; the others go on |
+
+Keys that do not apply to the focused task (`x` on a finished one, `r` on one that has
+not failed) are not offered in the footer.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,7 +99,7 @@ validator when it runs), its border coloured by state, which is also written out
         Binding("z", "maximise", "Maximise", id="pane.maximise"),
         Binding("l,enter", "open_log", "Log", id="agent.log"),
         Binding("d", "open_diff", "Diff", id="agent.diff"),
-        Binding("x", "kill", "Kill agent", id="agent.kill"),
+        Binding("x", "kill", "Stop agent", id="agent.kill"),
         Binding("r", "restart", "Restart task", id="agent.restart"),
         *(
             Binding(str(n), f"focus_number({n})", f"Pane {n}", show=False, id=f"pane.focus{n}")
@@ -323,6 +336,8 @@ validator when it runs), its border coloured by state, which is also written out
         pane = self._pane(key)
         if pane is not None:
             pane.set_state(state)
+        if key == self.selected_task():
+            self.refresh_bindings()  # `x` and `r` follow the focused task's state
 
     def _refresh_pane(self, key: str) -> None:
         pane = self._pane(key)
@@ -374,10 +389,23 @@ validator when it runs), its border coloured by state, which is also written out
         self.app.open_approval()  # type: ignore[attr-defined]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`a` is offered only while an approval waits."""
+        """Keys are offered only where they apply: `a` while an approval waits, `x` on a
+        running agent, `r` on a task that failed or was stopped."""
         if action == "open_approval":
             return self.facts.pending_approvals > 0
+        if action in ("kill", "restart", "open_log", "open_diff"):
+            task_id = self.selected_task() if self.is_mounted else None
+            state = self.task_states.get(task_id or "", "")
+            if action == "kill":
+                return state == "running"
+            if action == "restart":
+                return state in RESTARTABLE_STATES and task_id != VALIDATOR_KEY
+            return task_id is not None
         return True
+
+    @on(events.DescendantFocus)
+    def _focus_moved(self) -> None:
+        self.refresh_bindings()  # `x` and `r` follow the focused task
 
     def action_focus_number(self, number: int) -> None:
         if 1 <= number <= len(self.pane_keys):
@@ -394,28 +422,28 @@ validator when it runs), its border coloured by state, which is also written out
         if pane is not None:
             self.maximize(pane, container=False)
 
-    async def action_open_log(self) -> None:
-        await self._app_action("open_log")
+    def action_open_log(self) -> None:
+        self._ask_app(OpenLog)
 
-    async def action_open_diff(self) -> None:
-        await self._app_action("open_diff")
+    def action_open_diff(self) -> None:
+        self._ask_app(OpenDiff)
 
-    async def action_kill(self) -> None:
-        await self._app_action("kill_agent")
+    def action_kill(self) -> None:
+        self._ask_app(StopTask)
 
-    async def action_restart(self) -> None:
-        await self._app_action("restart_task")
+    def action_restart(self) -> None:
+        self._ask_app(RestartTask)
 
-    async def _app_action(self, name: str) -> None:
-        """Run an app action on the selected task."""
+    def _ask_app(self, message: type[TaskAction]) -> None:
+        """Ask the app to act on the selected task."""
         task_id = self.selected_task()
         if task_id is None:
             self.notify("No task selected yet.", severity="warning")
             return
-        await self.app.run_action(f"{name}('{task_id}')")
+        self.post_message(message(task_id))
 
     @on(Tree.NodeSelected, "#run-tree")
-    async def open_log_from_tree(self, event: Tree.NodeSelected[str]) -> None:
+    def open_log_from_tree(self, event: Tree.NodeSelected[str]) -> None:
         data = event.node.data
         if data and not data.startswith("batch-"):
-            await self.app.run_action(f"open_log('{data}')")
+            self.post_message(OpenLog(data))

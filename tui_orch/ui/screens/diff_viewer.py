@@ -50,6 +50,7 @@ touching it (uncommitted and new files included, even while the agent runs).
         self.start = start
         self.snapshot = ""
         self.changes: list[FileChange] = []
+        self.diff_text: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -63,6 +64,7 @@ touching it (uncommitted and new files included, even while the agent runs).
         yield SteadyFooter()
 
     def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.load_changes()
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
@@ -109,9 +111,16 @@ touching it (uncommitted and new files included, even while the agent runs).
         self.app.call_from_thread(self._show_diff, text)
 
     def _show_diff(self, text: str) -> None:
+        self.diff_text = text
+        # Highlighting that suits the app's theme: dark colours on a light one are unreadable.
+        syntax_theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         self.query_one("#diff-text", Static).update(
-            Syntax(text or "(no textual change)", "diff", theme="ansi_dark", word_wrap=False)
+            Syntax(text or "(no textual change)", "diff", theme=syntax_theme, word_wrap=False)
         )
+
+    def _theme_changed(self, theme: object) -> None:
+        if self.diff_text is not None:
+            self._show_diff(self.diff_text)
 
     def action_refresh_diff(self) -> None:
         self.load_changes()
