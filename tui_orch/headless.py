@@ -101,7 +101,8 @@ class ConsoleReporter:
             case ev.CleanedUp():
                 worktrees = plural(len(event.worktrees), "worktree")
                 branches = plural(len(event.branches), "branch", "branches")
-                return f"== cleaned up {worktrees} and {branches}"
+                kept = "".join(f"\n   kept: {line}" for line in event.kept)
+                return f"== cleaned up {worktrees} and {branches}{kept}"
             case ev.ConflictDetected():
                 return f"!! {event.conflict_kind} ({event.policy}): {event.message}"
             case ev.ConflictResolved():

@@ -151,6 +151,7 @@ class CleanedUp(Event):
     kind: ClassVar[str] = "cleaned_up"
     worktrees: tuple[str, ...]
     branches: tuple[str, ...]
+    kept: tuple[str, ...] = ()  # what holds unmerged work, with why: never removed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,3 +195,4 @@ class RunFinished(Event):
     outcome: str
     exit_code: int
     message: str
+    phase: str = ""  # where the run stands now ("awaiting-merge" after "not now")

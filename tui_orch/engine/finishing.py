@@ -39,8 +39,10 @@ class FinishSteps(RunContext):
         integration_head = await asyncio.to_thread(self.workspace.rev, state.integration_branch)
         if integration_head == state.base_start:
             self._nothing_to_merge()
-        if state.phase is not RunPhase.AWAITING_MERGE or self._base_moved():
-            if self.resumed and self._base_moved():
+        # Git runs in threads, never on the loop the app draws on.
+        base_moved = await asyncio.to_thread(self._base_moved)
+        if state.phase is not RunPhase.AWAITING_MERGE or base_moved:
+            if self.resumed and base_moved:
                 await asyncio.to_thread(self._catch_up_with_base)
             await self._check_interfaces()
             await self._validate()
@@ -198,8 +200,8 @@ class FinishSteps(RunContext):
     async def _merge_into_base(self) -> None:
         state = self.state
         workspace = self.workspace
-        new = workspace.rev(state.integration_branch)
-        current = workspace.rev(state.base)
+        new = await asyncio.to_thread(workspace.rev, state.integration_branch)
+        current = await asyncio.to_thread(workspace.rev, state.base)
         if new == state.base_start:
             self._nothing_to_merge()
         finish_hint = (
@@ -212,8 +214,10 @@ class FinishSteps(RunContext):
                 f"'{state.base}' moved during the run (from {state.base_start[:8]} to "
                 f"{current[:8]}), so it was not touched and everything is kept; {finish_hint}",
             )
-        checked_out = workspace.worktree_of_branch(state.base)
-        if checked_out is not None and tracked_changes(workspace, checked_out):
+        checked_out = await asyncio.to_thread(workspace.worktree_of_branch, state.base)
+        if checked_out is not None and await asyncio.to_thread(
+            tracked_changes, workspace, checked_out
+        ):
             raise RunStopped(
                 "failed",
                 f"{checked_out} has uncommitted changes on '{state.base}', so it was not moved "
@@ -246,7 +250,9 @@ class FinishSteps(RunContext):
             )
         if checked_out is not None:
             done = await asyncio.to_thread(workspace.fast_forward_checkout, checked_out, new)
-            moved = done.returncode == 0 and workspace.rev(state.base) == new
+            moved = (
+                done.returncode == 0 and await asyncio.to_thread(workspace.rev, state.base) == new
+            )
             detail = (done.stderr or done.stdout).strip().splitlines()
         else:
             moved = await asyncio.to_thread(workspace.compare_and_swap, state.base, new, current)
@@ -292,8 +298,10 @@ class FinishSteps(RunContext):
         """
         report = clean_run(self.workspace, self.state, driving=True)
         self._save()
+        self.kept_after_cleanup = tuple(report.kept)
         self.emit(
             ev.CleanedUp,
             worktrees=tuple(report.removed_worktrees),
             branches=tuple(report.removed_branches),
+            kept=self.kept_after_cleanup,
         )

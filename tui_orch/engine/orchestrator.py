@@ -53,6 +53,7 @@ from tui_orch.engine.state import (
     TaskState,
 )
 from tui_orch.engine.worktrees import Workspace
+from tui_orch.tables import plural
 
 __all__ = ["EXIT_FAILED", "Orchestrator", "RunBusy", "RunOptions", "RunResult", "RunStopped"]
 
@@ -82,6 +83,7 @@ class Orchestrator(BuildSteps, FinishSteps):
         self._detaching = False
         self._save_lock = threading.Lock()
         self._live_build = None
+        self.kept_after_cleanup: tuple[str, ...] = ()
         self.restart_only: frozenset[str] | None = None
         self.predicting = predictions_available()
         self.monitor = ConflictMonitor(
@@ -393,7 +395,13 @@ class Orchestrator(BuildSteps, FinishSteps):
             state.phase = RunPhase.FAILED
         if self._created:
             self._save()
-        self.emit(ev.RunFinished, outcome=outcome, exit_code=exit_code, message=message)
+        self.emit(
+            ev.RunFinished,
+            outcome=outcome,
+            exit_code=exit_code,
+            message=message,
+            phase=state.phase.value,
+        )
         return RunResult(state.run_id, outcome, exit_code, message)
 
     def _internal_error(self, error: Exception) -> str:
@@ -421,10 +429,16 @@ class Orchestrator(BuildSteps, FinishSteps):
             if empty
             else ""
         )
+        kept = len(self.kept_after_cleanup)
+        cleaned = (
+            "worktrees and branches removed, logs kept"
+            if not kept
+            else f"worktrees and branches of merged work removed; {plural(kept, 'item')} "
+            f"with unmerged work kept (see `tui-orch clean {state.run_id}`), logs kept"
+        )
         return (
             f"merged {merged} task{'s' if merged != 1 else ''} into '{state.base}' "
-            f"({state.base_start[:8]} -> {state.merged_commit[:8]}){changed_nothing}; "
-            "worktrees and branches removed, logs kept"
+            f"({state.base_start[:8]} -> {state.merged_commit[:8]}){changed_nothing}; {cleaned}"
         )
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class RunContext:
     _live_build: LiveBuild | None  # the batch being built, while it is
     # On resume, restart only these failed tasks (the others are asked about at merge time).
     restart_only: frozenset[str] | None
+    kept_after_cleanup: tuple[str, ...]  # what clean-up kept (unmerged work), with why
 
     def emit(self, event_type: type[ev.Event], **values: object) -> None:
         self._emit(event_type(run_id=self.state.run_id, **values))

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -40,6 +41,7 @@ from tui_orch.ui.screens.log_viewer import LogScreen
 from tui_orch.ui.screens.merge import FinalApprovalScreen, MergeApprovalScreen
 from tui_orch.ui.screens.plan import BatchApprovalScreen, PlanScreen
 from tui_orch.ui.screens.problems import ProblemsScreen
+from tui_orch.ui.toasts import first_clause
 
 FRAME_SECONDS = 1 / 30
 
@@ -49,9 +51,11 @@ class OrchApp(App[int]):
 
     CSS_PATH = "orch.tcss"
     TITLE = "tui-orch"
+    # Screens get -narrow below 110 columns (80x24 must stay usable), -wide above.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark,f1", "help", "Help", id="app.help"),
-        Binding("q", "request_quit", "Quit", id="app.quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Help for this screen"),
+        Binding("q", "request_quit", "Quit", id="app.quit", tooltip="Quit (asks while agents run)"),
         Binding("ctrl+c", "request_quit", "Quit", show=False, id="app.interrupt"),
     ]
 
@@ -219,9 +223,14 @@ class OrchApp(App[int]):
         result = message.result
         self.result_code = result.exit_code
         severity = "information" if result.exit_code == 0 else "error"
-        # Plain text: messages name files and branches, which are not markup.
+        # Short: a toast covers the panes; the whole message is under them.
+        self.dashboard.show_message(result.message)
         self.notify(
-            result.message, severity=severity, title=result.outcome, timeout=20, markup=False
+            first_clause(result.message) + " (the whole message is below the panes)",
+            severity=severity,
+            title=result.outcome,
+            timeout=10,
+            markup=False,
         )
 
     @on(Worker.StateChanged)
@@ -344,19 +353,37 @@ class OrchApp(App[int]):
         self.push_screen(HelpModal(screen_help))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """The palette: what this screen can do now, each once, titled by what it does
+        and with its key as a person types it; then a pane per task; then the theme."""
+        seen: set[str] = set()
         for binding in [*screen.BINDINGS, *self.BINDINGS]:
             if (
                 not isinstance(binding, Binding)
                 or not binding.id
                 or binding.id.startswith("pane.focus")
+                or binding.action in seen
+                or screen.check_action(binding.action.split("(")[0], ()) is False
             ):
                 continue
-            area = binding.id.split(".")[0]
-            title = f"{area}: {binding.description.lower()}"
+            seen.add(binding.action)
+            target = self if binding in self.BINDINGS else screen
             yield SystemCommand(
-                title, f"key: {binding.key}", partial(screen.run_action, binding.action)
+                binding.tooltip or binding.description,
+                # The first key, as typed ("?", not "question_mark,f1").
+                f"key {self.get_key_display(replace(binding, key=binding.key.split(',')[0]))}",
+                partial(target.run_action, binding.action),
             )
+        if isinstance(screen, DashboardScreen):
+            for number, task_id in enumerate(screen.pane_keys, start=1):
+                yield SystemCommand(
+                    f"Go to pane {number}: {task_id}",
+                    f"key {number}" if number < 10 else "",
+                    partial(screen.action_focus_number, number),
+                )
+        # Of Textual's own entries, the theme (our quit asks first; help is `?`).
+        for command in super().get_system_commands(screen):
+            if command.title in ("Theme", "Screenshot"):
+                yield command
 
     async def action_quit(self) -> None:
         """The palette's own "Quit" asks too, while agents run."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Static, Tree
 
 from tui_orch.engine import events as ev
+from tui_orch.engine.state import exit_words
 from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
 from tui_orch.ui.messages import (
     EngineEventArrived,
@@ -23,7 +25,8 @@ from tui_orch.ui.messages import (
     StopTask,
     TaskAction,
 )
-from tui_orch.ui.widgets.agent_pane import AgentPane
+from tui_orch.ui.toasts import Toasts, first_clause
+from tui_orch.ui.widgets.agent_pane import AgentPane, state_word
 from tui_orch.ui.widgets.conflicts_panel import ConflictsPanel
 from tui_orch.ui.widgets.run_tree import RunTree
 from tui_orch.ui.widgets.status_bar import RunFacts, StatusBar
@@ -95,12 +98,26 @@ not failed) are not offered in the footer.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "open_approval", "Approve…", id="approval.open"),
-        Binding("z", "maximise", "Maximise", id="pane.maximise"),
-        Binding("l,enter", "open_log", "Log", id="agent.log"),
-        Binding("d", "open_diff", "Diff", id="agent.diff"),
-        Binding("x", "kill", "Stop agent", id="agent.kill"),
-        Binding("r", "restart", "Restart task", id="agent.restart"),
+        Binding(
+            "a",
+            "open_approval",
+            "Approve…",
+            id="approval.open",
+            tooltip="Open the approval the run is waiting for",
+        ),
+        Binding(
+            "z", "maximise", "Maximise", id="pane.maximise", tooltip="Maximise or restore a pane"
+        ),
+        Binding("l,enter", "open_log", "Log", id="agent.log", tooltip="Open the task's full log"),
+        Binding("d", "open_diff", "Diff", id="agent.diff", tooltip="Open the task's diff"),
+        Binding("x", "kill", "Stop agent", id="agent.kill", tooltip="Stop the task's agent"),
+        Binding(
+            "r",
+            "restart",
+            "Restart task",
+            id="agent.restart",
+            tooltip="Restart the failed task in its worktree",
+        ),
         *(
             Binding(str(n), f"focus_number({n})", f"Pane {n}", show=False, id=f"pane.focus{n}")
             for n in range(1, 10)
@@ -121,6 +138,7 @@ not failed) are not offered in the footer.
         self._early_output: dict[str, PendingOutput] = {}
         self.pane_keys: list[str] = []
         self.panes: dict[str, AgentPane] = {}
+        self.toasts = Toasts(self.notify)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="dash-main"):
@@ -157,7 +175,7 @@ not failed) are not offered in the footer.
             case ev.RunStarted():
                 self.facts.run_id = event.run_id
                 self.facts.phase = "building"
-                self._message(f"run {event.run_id} on '{event.base}'")
+                self.show_message(f"run {event.run_id} on '{event.base}'")
             case ev.BatchStarted():
                 self.facts.batch = event.number
                 self._show_panes(list(event.task_ids))
@@ -176,20 +194,22 @@ not failed) are not offered in the footer.
                 state = "succeeded" if ok else EXIT_STATES.get(event.reason, "failed")
                 self._set_state(event.task_id, state)
                 if not ok:
-                    self.notify(
-                        event.message
-                        or f"{event.task_id}: {event.reason} (exit {event.exit_code})",
+                    self.toasts.show(
+                        "failed tasks",
+                        f"{event.task_id}: {exit_words(event.reason, event.exit_code)}; "
+                        "l opens its log, r restarts it",
+                        title=f"{event.task_id} {state_word(state)}",
                         severity="error",
-                        title=f"{event.task_id} failed",
-                        markup=False,
+                        more="see the panes and the run tree",
                     )
             case ev.TaskCommitted() if event.commits == 0:
                 self._set_state(event.task_id, "no-changes")
-                self.notify(
-                    "Its agent exited 0 without changing a file: there is nothing to merge. "
-                    "Its log (l) says what it did.",
-                    severity="warning",
+                self.toasts.show(
+                    "tasks without changes",
+                    "Its agent exited 0 without changing a file; its log (l) says what it did.",
                     title=f"{event.task_id}: no changes",
+                    severity="warning",
+                    more="see the panes",
                 )
             case ev.TaskCommitted():
                 self.files_changed[event.task_id] = event.files_changed
@@ -199,11 +219,11 @@ not failed) are not offered in the footer.
                 self._mark_batch_merged(event.batch)
             case ev.MergeConflict():
                 self._badge(event.task_id, "merge", f"merge conflict: {', '.join(event.paths)}")
-                self.notify(
+                self.toasts.show(
+                    "merge conflicts",
                     f"{event.task_id} conflicts in {', '.join(event.paths)}",
-                    severity="error",
                     title="merge conflict",
-                    markup=False,
+                    severity="error",
                 )
             case ev.ValidationStarted():
                 self.facts.phase = "validating"
@@ -219,17 +239,18 @@ not failed) are not offered in the footer.
                 self._set_state(VALIDATOR_KEY, "passed" if event.passed else "failed")
             case ev.BaseMerged():
                 self.facts.phase = "merged"
-                self._message(f"'{event.base}' moved to {event.new_commit[:8]}")
+                self.show_message(f"'{event.base}' moved to {event.new_commit[:8]}")
             case ev.ConflictDetected():
                 key = (event.conflict_kind, event.tasks, event.paths)
                 self.query_one(ConflictsPanel).add_conflict(key, event.policy, event.message, now)
                 for task_id in event.tasks:
                     self._badge(task_id, key, _badge_text(event))
-                self.notify(
+                self.toasts.show(
+                    "conflicts",
                     event.message,
-                    severity="error" if event.policy == "block" else "warning",
                     title=f"{event.conflict_kind.replace('_', ' ')} ({event.policy})",
-                    markup=False,
+                    severity="error" if event.policy == "block" else "warning",
+                    more="see the conflicts panel",
                 )
             case ev.ConflictResolved():
                 key = (event.conflict_kind, event.tasks, event.paths)
@@ -237,11 +258,25 @@ not failed) are not offered in the footer.
                 for task_id in event.tasks:
                     self._badge(task_id, key, None)
             case ev.Notice():
-                self.notify(event.message, severity="warning", title="note", markup=False)
+                self.toasts.show(
+                    "notes", first_clause(event.message), title="note", severity="warning"
+                )
+                self.show_message(event.message)
             case ev.RunFinished():
-                self.facts.phase = event.outcome
-                self._message(event.message)
+                # "Not now" on the final move leaves the run awaiting its merge, not aborted.
+                awaiting = event.phase == "awaiting-merge" and event.outcome == "aborted"
+                self.facts.phase = event.phase if awaiting else event.outcome
+                self._settle_batches()
+                self.show_message(event.message)
         self.tick()
+
+    def _settle_batches(self) -> None:
+        """The run stopped or ended: no batch is running any more (no ▶ left behind)."""
+        done = ("merged", "skipped", "excluded", "no-changes")
+        tree = self.query_one(RunTree)
+        for number, task_ids in enumerate(self.batches, start=1):
+            finished = all(self.task_states.get(t) in done for t in task_ids)
+            tree.show_batch(number, current=False, done=finished)
 
     def _mark_batch_merged(self, number: int) -> None:
         """A batch whose every task is merged (or left out) is done, even the last one."""
@@ -346,8 +381,9 @@ not failed) are not offered in the footer.
             pane.elapsed = self.clocks.get(key, TaskClock()).elapsed(self.clock())
             pane.refresh_header()
 
-    def _message(self, text: str) -> None:
-        self.query_one("#dash-message", Static).update(text)
+    def show_message(self, text: str) -> None:
+        """The run's latest news, whole, under the panes (toasts carry only its start)."""
+        self.query_one("#dash-message", Static).update(Text(text))
 
     def tick(self) -> None:
         """Elapsed times, tree labels and the status bar: 10 times a second at most."""
@@ -366,8 +402,11 @@ not failed) are not offered in the footer.
             for key, state in self.task_states.items()
             if state == "running" and key != VALIDATOR_KEY
         )
-        self.facts.conflicts = sum(1 for badges in self.badges.values() if badges)
+        panel = self.query_one(ConflictsPanel)
+        panel.refresh_since()
+        self.facts.conflicts = len(panel.rows_by_key)  # the panel's rows, counted alike
         self.query_one(StatusBar).show(self.facts)
+        self.toasts.flush()
 
     # -- selection and actions -----------------------------------------------------------
 

@@ -39,7 +39,8 @@ class AgentPane(TailView, can_focus=True):
     """A pane per task of the current batch; the validator gets one of its own.
 
     Its first row is the header (drawn here, styled by the ``agent-pane--header``
-    component class), the rest the live tail of the agent's output.
+    component class): state, time, lines, files; a second row lists its conflict
+    badges while it has any. The rest is the live tail of the agent's output.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"agent-pane--header"}
@@ -57,7 +58,8 @@ class AgentPane(TailView, can_focus=True):
         self.elapsed: float | None = None
         self.badges: list[str] = []
         self.header = Text()
-        self._header_strip: Strip | None = None
+        self.badge_row = Text()
+        self._header_strips: dict[int, Strip] = {}
 
     def on_mount(self) -> None:
         self.refresh_header()
@@ -67,8 +69,7 @@ class AgentPane(TailView, can_focus=True):
         self.task_id, self.agent, self.number = task_id, agent, number
         self.line_count = 0
         self.files_changed = self.elapsed = None
-        self.badges = []
-        self.set_class(False, "-conflict")
+        self.set_badges([])
         self.clear_lines()
         self.refresh_header()
 
@@ -90,6 +91,12 @@ class AgentPane(TailView, can_focus=True):
         self.badges = badges
         if self.has_class("-conflict") != bool(badges):
             self.set_class(bool(badges), "-conflict")
+        # Badges get a second header row: the first always says state and time.
+        height = 2 if badges else 1
+        if height != self.header_height:
+            self.header_height = height
+            self._header_strips = {}
+            self.refresh()
         self.refresh_header()
 
     def refresh_header(self) -> None:
@@ -97,18 +104,20 @@ class AgentPane(TailView, can_focus=True):
         header = Text(no_wrap=True, overflow="ellipsis")
         header.append(f"{self.number} ", style="dim")
         header.append(f"{icon} {self.task_id}", style="bold")
-        for badge in self.badges:  # first, so a narrow pane still shows them
-            header.append(f"  ⚠ {badge}", style="bold reverse")
         header.append(f"  {state_word(self.state)}  {elapsed_text(self.elapsed)}")
         header.append(f"  {self.line_count} lines")
         if self.files_changed is not None:
             header.append(f"  {self.files_changed} files")
         header.append(f"  {self.agent}", style="dim")
-        # Only what changed is touched: the header row, not the pane.
-        if header.plain != self.header.plain:
-            self.header = header
-            self._header_strip = None
-            self.refresh(Region(0, 0, self.size.width, 1))
+        badges = Text(no_wrap=True, overflow="ellipsis")
+        for badge in self.badges:
+            badges.append(f"⚠ {badge}", style="bold reverse")
+            badges.append("  ")
+        # Only what changed is touched: the header rows, not the pane.
+        if header.plain != self.header.plain or badges.plain != self.badge_row.plain:
+            self.header, self.badge_row = header, badges
+            self._header_strips = {}
+            self.refresh(Region(0, 0, self.size.width, self.header_height))
         title, subtitle = f"{self.number} {self.task_id}", f"{icon} {state_word(self.state)}"
         if self.border_title != title:
             self.border_title = title
@@ -116,10 +125,11 @@ class AgentPane(TailView, can_focus=True):
             self.border_subtitle = subtitle
 
     def render_header(self, y: int, width: int) -> Strip:
-        strip = self._header_strip
+        strip = self._header_strips.get(y)
         if strip is None or strip.cell_length != width:
             style = self.get_component_rich_style("agent-pane--header")
-            segments = self.header.render(self.app.console)
+            text = self.header if y == 0 else self.badge_row
+            segments = text.render(self.app.console)
             strip = Strip(segments).apply_style(style).crop_extend(0, width, style)
-            self._header_strip = strip
+            self._header_strips[y] = strip
         return strip

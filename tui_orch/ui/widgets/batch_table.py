@@ -12,6 +12,7 @@ from tui_orch.engine.plan import Task
 COLUMNS = ("batch", "task", "agent", "files", "depends on", "note")
 SKIPPED = "skipped"
 SKIPPED_WITH = "skipped: dependency"
+TITLE_WIDTH = 36  # a task's title is shown under its id, cut to this many columns
 
 
 class BatchTable(DataTable[Text | str]):
@@ -61,7 +62,7 @@ class BatchTable(DataTable[Text | str]):
         style = "strike dim" if skipped else ""
         return [
             str(number) if position == 0 else "",
-            Text(task.id, style=style),
+            _id_and_title(task, style),
             task.agent,
             Text("\n".join(task.files), style=style),
             ", ".join(task.depends_on) or "-",
@@ -96,3 +97,13 @@ class BatchTable(DataTable[Text | str]):
 def _width(cell: Text | str) -> int:
     text = cell if isinstance(cell, Text) else Text(cell)
     return max((line.cell_len for line in text.split()), default=0)
+
+
+def _id_and_title(task: Task, style: str) -> Text:
+    """The task's id, and under it its title (what it is for), kept short."""
+    cell = Text(task.id, style=style)
+    title = task.title.strip()
+    if title and title != task.id:
+        short = title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 1] + "…"
+        cell.append(f"\n{short}", style=f"{style} italic".strip())
+    return cell

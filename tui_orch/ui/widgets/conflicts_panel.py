@@ -32,6 +32,14 @@ class ConflictsPanel(DataTable[Text | str]):
         self.rows_by_key.pop(key, None)
         self._redraw()
 
+    def refresh_since(self) -> None:
+        """The since column, as time goes by (the dashboard's tick; redrawn when it changed)."""
+        now = self.clock()
+        for row, (_policy, _message, since) in enumerate(self.rows_by_key.values()):
+            text = elapsed_text(now - since)
+            if row < self.row_count and self.get_cell_at((row, 4)) != text:
+                self.update_cell_at((row, 4), text)
+
     def _redraw(self) -> None:
         self.clear()
         now = self.clock()

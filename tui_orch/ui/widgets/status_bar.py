@@ -26,8 +26,8 @@ class StatusBar(Static):
     _shown = ""
 
     def show(self, facts: RunFacts) -> None:
+        # Most needed first: a narrow terminal cuts the end (the run id), not the news.
         parts = [
-            f"run {facts.run_id or '-'}",
             f"batch {facts.batch}/{facts.batches}",
             f"{facts.running} running",
             # What waits, and the key that opens it: approvals never pop up over other work.
@@ -36,6 +36,7 @@ class StatusBar(Static):
         if facts.conflicts:
             parts.append(f"⚠ {plural(facts.conflicts, 'conflict')}")
         parts.append(facts.phase)
+        parts.append(f"run {facts.run_id or '-'}")
         text = " │ ".join(parts)
         if text != self._shown:
             self._shown = text
