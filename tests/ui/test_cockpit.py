@@ -824,3 +824,29 @@ async def test_an_approval_waits_and_never_takes_keys_typed_for_a_search(
         await wait_until(pilot, lambda: screen_name(app) == "BatchApprovalScreen")
     state = app.orchestrator.state
     assert {state.tasks[t].phase for t in ("models", "docs")} == {TaskPhase.MERGED}
+
+
+async def test_a_light_theme_gives_a_light_diff_and_is_remembered(make_app: MakeApp) -> None:
+    from tui_orch.engine.config import user_config_path
+
+    config = user_config_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("# my settings\nconfirm_stop: true\n")
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await start_batch_one(pilot, app)
+        await wait_until(pilot, lambda: pane(app, "models").line_count > 3)
+        await pilot.press("1", "d")
+        await wait_until(pilot, lambda: app.screen.diff_text is not None)
+        assert app.screen.syntax_theme == "ansi_dark"
+        app.theme = "textual-light"  # as the palette's Theme entry does
+        await wait_until(pilot, lambda: app.screen.syntax_theme == "ansi_light")
+        await wait_until(pilot, lambda: "theme: textual-light" in config.read_text())
+    # Saved beside the user's own lines, and the next app starts with it.
+    assert config.read_text() == "# my settings\nconfirm_stop: true\ntheme: textual-light\n"
+    again = make_app(gated=True)
+    async with again.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.app.theme == "textual-light"
+        await pilot.press("q")

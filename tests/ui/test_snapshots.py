@@ -102,3 +102,68 @@ def test_batch_approval(snap_compare: SnapCompare, make_app: MakeApp) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, at_batch_two))
+
+
+# -- 80x24: the smallest terminal a user will try ------------------------------------------
+
+SMALL = (80, 24)
+CONFLICTING = {
+    "task_agents": {
+        "models": ["--edit-unowned", "README.md"],
+        "docs": ["--edit-unowned", "README.md"],
+    },
+    "conflicts": {"interval": "0.2s", "overlap": "warn"},
+}
+
+
+async def conflicts_seen(setup: DemoApp, pilot: Pilot[object]) -> None:
+    """Batch 1 running, its agents at the gate, every conflict in the panel."""
+    await mid_run(setup, pilot)
+    panel = setup.app.dashboard.query_one("#conflicts-panel")
+    await wait_until(pilot, lambda: len(panel.rows_by_key) == 4)
+    await pilot.pause(0.3)
+
+
+def test_dashboard_with_conflicts_at_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app(**CONFLICTING)
+    assert snap_compare(
+        setup.app, terminal_size=SMALL, run_before=run_before(setup, conflicts_seen)
+    )
+
+
+def test_blocked_merge_at_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app(**CONFLICTING)
+
+    async def blocked_merge(setup: DemoApp, pilot: Pilot[object]) -> None:
+        await conflicts_seen(setup, pilot)
+        setup.open_gate()
+        await wait_until(pilot, lambda: screen_name(setup.app) == "MergeApprovalScreen")
+        await pilot.pause(0.3)
+        await pilot.press("x")  # models in: the screen now warns of the predicted conflict
+        await pilot.pause(0.2)
+
+    assert snap_compare(setup.app, terminal_size=SMALL, run_before=run_before(setup, blocked_merge))
+
+
+def test_quit_question_at_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+
+    async def ask_to_quit(setup: DemoApp, pilot: Pilot[object]) -> None:
+        await mid_run(setup, pilot)
+        await pilot.press("q")
+        await pilot.pause(0.3)
+
+    assert snap_compare(setup.app, terminal_size=SMALL, run_before=run_before(setup, ask_to_quit))
+
+
+def test_diff_in_a_light_theme(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    setup = make_app()
+
+    async def light_diff(setup: DemoApp, pilot: Pilot[object]) -> None:
+        await mid_run(setup, pilot)
+        setup.app.theme = "textual-light"
+        await pilot.press("1", "d")
+        await wait_until(pilot, lambda: getattr(setup.app.screen, "diff_text", None))
+        await pilot.pause(0.3)
+
+    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, light_diff))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_orch.cli.common import EXIT_BAD_INPUT, EXIT_OK, add_repo_option
-from tui_orch.demo.project import DemoDirNotEmpty, create_demo
+from tui_orch.demo.project import DEFAULT_PACE, DemoDirNotEmpty, create_demo
 from tui_orch.engine.approvals import ApproveEverything, Approver
 from tui_orch.engine.events import EventSink
 from tui_orch.engine.launch import open_workspace, prepare_new_run, prepare_resume
@@ -47,11 +47,23 @@ def register(commands: Any) -> None:
         "demo",
         help="create a demo repository and run the demo plan on it",
         description="Create a small Python project in a new git repository, with a plan of "
-        "12 files in 4 tasks, and run it with the built-in demo agents.",
+        "13 files in 5 tasks (three side by side, then two in order), and run it with the "
+        "built-in demo agents, each working 10-20 s. With --conflicts, the agents collide: one "
+        "edits a file another task owns, two change the same line of a file, and the blocked "
+        "tasks are held back from the merge (headless with --yes, the run then ends with exit "
+        "1, nothing moved).",
     )
     demo.add_argument("--dir", type=Path, help="where to create the demo (new or empty)")
     demo.add_argument(
-        "--pace", type=float, default=0.05, help="seconds between demo agent lines (0.05)"
+        "--pace",
+        type=float,
+        default=DEFAULT_PACE,
+        help=f"seconds per beat of demo agent work ({DEFAULT_PACE:g}; 0: no waiting at all)",
+    )
+    demo.add_argument(
+        "--conflicts",
+        action="store_true",
+        help="agents that collide: an ownership conflict and a predicted merge conflict",
     )
     _add_run_options(demo)
     demo.set_defaults(handler=run_demo)
@@ -155,7 +167,11 @@ def run_resume(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     directory = args.dir or Path(tempfile.mkdtemp(prefix="tui-orch-demo-"))
     try:
-        demo = create_demo(directory.resolve(), pace=args.pace)
+        demo = create_demo(
+            directory.resolve(),
+            pace=args.pace,
+            variant="conflicts" if args.conflicts else "demo",
+        )
     except DemoDirNotEmpty as error:
         raise PreconditionFailed(str(error)) from None
     if _wants_app(args):

@@ -1,6 +1,6 @@
 """What the demo project holds before the run, and what the demo agents write into it.
 
-The files written by the agents make the demo's own test suite pass once all four tasks
+The files written by the agents make the demo's own test suite pass once all the tasks
 are merged, so the demo shows a real validation, not a pretend one.
 """
 
@@ -217,10 +217,37 @@ def test_out_of_stock_is_a_conflict():
         "# Architecture\n\nmoney -> models -> inventory/service -> serializers/api\n"
     ),
     "CHANGELOG.md": "# Changelog\n\n## 0.1.0\n\n- Orders, stock and a request handler.\n",
+    "tests/test_inventory.py": """import pytest
+
+from shop.inventory import Inventory, OutOfStock
+
+
+def test_reserving_takes_from_the_stock():
+    inventory = Inventory()
+    inventory.add("tea", 3)
+    inventory.reserve("tea", 2)
+    assert inventory.stock == {"tea": 1}
+
+
+def test_no_reservation_beyond_the_stock():
+    inventory = Inventory()
+    with pytest.raises(OutOfStock):
+        inventory.reserve("tea", 1)
+""",
+    # Written only in the conflicts demo, where 'models' owns the package docstring and
+    # 'docs' owns the README (see CONFLICTS_MORE_FILES below).
+    "src/shop/__init__.py": '"""A tiny shop: money, items, orders, stock and a request handler."""\n',
+    "README.md": (
+        "# shop\n\nA tiny shop used by the tui-orch demo.\n\n"
+        "How to use it: docs/usage.md. What changed: CHANGELOG.md.\n"
+    ),
 }
 
-# (id, title, files, depends_on): four tasks, twelve files, one chain, one free task.
-DEMO_TASKS: list[tuple[str, str, list[str], list[str]]] = [
+Task = tuple[str, str, list[str], list[str]]  # (id, title, files, depends_on)
+
+# The demo: three tasks side by side, then 'service' (needing 'models' and 'stock'), then
+# 'api': five tasks, thirteen files.
+DEMO_TASKS: list[Task] = [
     (
         "models",
         "Money and order models",
@@ -228,11 +255,12 @@ DEMO_TASKS: list[tuple[str, str, list[str], list[str]]] = [
         [],
     ),
     ("docs", "User documentation", ["docs/usage.md", "docs/architecture.md", "CHANGELOG.md"], []),
+    ("stock", "Stock levels", ["src/shop/inventory.py", "tests/test_inventory.py"], []),
     (
         "service",
-        "Stock and ordering",
-        ["src/shop/inventory.py", "src/shop/service.py", "tests/test_service.py"],
-        ["models"],
+        "Ordering against the stock",
+        ["src/shop/service.py", "tests/test_service.py"],
+        ["models", "stock"],
     ),
     (
         "api",
@@ -241,3 +269,41 @@ DEMO_TASKS: list[tuple[str, str, list[str], list[str]]] = [
         ["service"],
     ),
 ]
+
+# A smaller plan, two tasks side by side, then a chain: four tasks, twelve files. The UI
+# tests run it (their assertions name its tasks and batches).
+TWO_LANE_TASKS: list[Task] = [
+    DEMO_TASKS[0],
+    DEMO_TASKS[1],
+    (
+        "service",
+        "Stock and ordering",
+        ["src/shop/inventory.py", "src/shop/service.py", "tests/test_service.py"],
+        ["models"],
+    ),
+    DEMO_TASKS[4],
+]
+
+
+# The conflicts demo (`tui-orch demo --conflicts`): the same plan, with agents that collide.
+# 'stock' also edits the README, which 'docs' owns: an ownership conflict (blocked) and an
+# overlap (a warning); their changes are lines apart, so they merge cleanly if you let them.
+# 'models' and 'docs' both rewrite the first line of the package's __init__.py, which
+# 'models' owns: a predicted merge conflict (blocked), long before any merge.
+CONFLICTS_MORE_FILES: dict[str, list[str]] = {  # written first, so the clashes show early
+    "models": ["src/shop/__init__.py"],
+    "docs": ["README.md"],
+}
+CONFLICTS_AGENT_OPTIONS: dict[str, list[str]] = {
+    "stock": ["--edit-line", "README.md:1:# shop: items, orders and stock levels"],
+    "docs": [
+        "--edit-line",
+        'src/shop/__init__.py:1:"""A tiny shop; docs/usage.md shows how to use it."""',
+    ],
+}
+CONFLICTS_POLICY: dict[str, str] = {
+    "unowned_edit": "block",
+    "overlap": "warn",
+    "predicted": "block",
+    "interval": "1s",
+}

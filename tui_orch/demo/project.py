@@ -10,7 +10,21 @@ from pathlib import Path
 
 import yaml
 
-from tui_orch.demo.content import BASE_FILES, DEMO_TASKS, IGNORED_FILES
+from tui_orch.demo.agent import DEFAULT_PACE
+from tui_orch.demo.content import (
+    BASE_FILES,
+    CONFLICTS_AGENT_OPTIONS,
+    CONFLICTS_MORE_FILES,
+    CONFLICTS_POLICY,
+    DEMO_TASKS,
+    IGNORED_FILES,
+    TWO_LANE_TASKS,
+    Task,
+)
+
+# 'demo': three tasks side by side, then two more; 'conflicts': the same, with agents that
+# collide; 'two-lane': four tasks, two side by side (what the UI tests run).
+VARIANTS = ("demo", "conflicts", "two-lane")
 
 
 class DemoDirNotEmpty(ValueError):
@@ -30,16 +44,20 @@ def demo_agent_command(*options: str) -> list[str]:
 
 def create_demo(
     directory: Path,
-    pace: float = 0.05,
+    pace: float = DEFAULT_PACE,
     agent_options: Sequence[str] = (),
     task_agents: dict[str, list[str]] | None = None,
     conflicts: dict[str, str] | None = None,
+    variant: str = "demo",
 ) -> Demo:
     """Write the demo repository (one commit on 'main') and its plan into directory.
 
     ``task_agents`` gives some tasks extra demo-agent options (e.g. ``--fail``), for
-    tests and for showing what a failure or a conflict looks like.
+    tests and for showing what a failure or a conflict looks like; ``conflicts`` is the
+    plan's conflicts mapping; ``variant`` is one of VARIANTS.
     """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown demo variant {variant!r}; one of {', '.join(VARIANTS)}")
     if directory.exists() and any(directory.iterdir()):
         raise DemoDirNotEmpty(f"{directory} is not empty; choose a new or empty --dir")
     repo = directory / "repo"
@@ -62,9 +80,21 @@ def create_demo(
         "Start of the shop",
     )
     plan = directory / "plan.yaml"
-    text = demo_plan_yaml(pace, agent_options, task_agents or {}, conflicts or {})
+    text = demo_plan_yaml(pace, agent_options, task_agents or {}, conflicts or {}, variant)
     plan.write_text(text, encoding="utf-8")
     return Demo(directory, repo, plan)
+
+
+def demo_tasks(variant: str) -> list[Task]:
+    """The plan's tasks (id, title, files, depends_on) for a variant of the demo."""
+    if variant == "two-lane":
+        return TWO_LANE_TASKS
+    if variant == "conflicts":
+        return [
+            (task_id, title, [*CONFLICTS_MORE_FILES.get(task_id, []), *files], depends_on)
+            for task_id, title, files, depends_on in DEMO_TASKS
+        ]
+    return DEMO_TASKS
 
 
 def demo_plan_yaml(
@@ -72,11 +102,18 @@ def demo_plan_yaml(
     agent_options: Sequence[str],
     task_agents: dict[str, list[str]],
     conflicts: dict[str, str],
+    variant: str = "demo",
 ) -> str:
+    if variant == "conflicts":
+        task_agents = {
+            task_id: [*CONFLICTS_AGENT_OPTIONS.get(task_id, []), *task_agents.get(task_id, [])]
+            for task_id in {*CONFLICTS_AGENT_OPTIONS, *task_agents}
+        }
+        conflicts = {**CONFLICTS_POLICY, **conflicts}
     base_command = demo_agent_command("--pace", f"{pace:g}", *agent_options)
     agents: dict[str, object] = {"demo": {"command": base_command, "timeout": "10m"}}
     tasks = []
-    for task_id, title, files, depends_on in DEMO_TASKS:
+    for task_id, title, files, depends_on in demo_tasks(variant):
         task: dict[str, object] = {
             "id": task_id,
             "title": title,

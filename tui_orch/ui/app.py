@@ -196,7 +196,11 @@ class OrchApp(App[int]):
                 word = EXIT_STATES.get(task.reason, "failed") if failed else task.phase.value
                 self.dashboard.task_states[task_id] = word
         self.engine_worker = self.run_worker(
-            self._run_engine(orchestrator), group="engine", exclusive=True, exit_on_error=False
+            self._run_engine(orchestrator),
+            group="engine",
+            exclusive=True,
+            exit_on_error=False,
+            description=f"Running {orchestrator.state.run_id}",
         )
 
     async def _run_engine(self, orchestrator: Orchestrator) -> None:
@@ -401,7 +405,12 @@ class OrchApp(App[int]):
         if choice == "detach":
             self.exit(0, return_code=0)
         elif choice == "stop":
-            self.run_worker(self._stop_and_quit(), group="quit", exit_on_error=False)
+            self.run_worker(
+                self._stop_and_quit(),
+                group="quit",
+                exit_on_error=False,
+                description="Stopping the agents, then quitting",
+            )
 
     async def _stop_and_quit(self) -> None:
         if self.engine_worker is not None:

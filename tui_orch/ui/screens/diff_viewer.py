@@ -14,6 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from tui_orch.engine.snapshots import FileChange, changed_files, file_diff, snapshot_tree
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
@@ -51,6 +52,7 @@ touching it (uncommitted and new files included, even while the agent runs).
         self.snapshot = ""
         self.changes: list[FileChange] = []
         self.diff_text: str | None = None
+        self.syntax_theme = ""
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -67,14 +69,21 @@ touching it (uncommitted and new files included, even while the agent runs).
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.load_changes()
 
-    @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="diff",
+        exit_on_error=False,
+        description="Reading the diff",
+    )
     def load_changes(self) -> None:
         if not self.worktree.exists():
             self.app.call_from_thread(self._show_message, "Its worktree is gone (cleaned up).")
             return
         tree = snapshot_tree(self.worktree)
         changes = changed_files(self.worktree, self.start, tree)
-        self.app.call_from_thread(self._show_changes, tree, changes)
+        if not get_current_worker().is_cancelled:  # a newer refresh wins, never an older one
+            self.app.call_from_thread(self._show_changes, tree, changes)
 
     def _show_message(self, text: str) -> None:
         self.query_one("#diff-text", Static).update(text)
@@ -98,7 +107,13 @@ touching it (uncommitted and new files included, even while the agent runs).
         if event.option.id:
             self.load_file(event.option.id)
 
-    @work(thread=True, exclusive=True, group="diff-file", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="diff-file",
+        exit_on_error=False,
+        description="Reading a file's diff",
+    )
     def load_file(self, path: str) -> None:
         text = file_diff(self.worktree, self.start, path, self.snapshot)
         lines = text.splitlines()
@@ -108,14 +123,15 @@ touching it (uncommitted and new files included, even while the agent runs).
             hidden = len(lines) - SHOWN_DIFF_LINES
             note = f"# … {hidden} more lines not shown; the file: {self.worktree / path}"
             text = "\n".join([*lines[:SHOWN_DIFF_LINES], note])
-        self.app.call_from_thread(self._show_diff, text)
+        if not get_current_worker().is_cancelled:  # the file highlighted last wins
+            self.app.call_from_thread(self._show_diff, text)
 
     def _show_diff(self, text: str) -> None:
         self.diff_text = text
         # Highlighting that suits the app's theme: dark colours on a light one are unreadable.
-        syntax_theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
+        self.syntax_theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         self.query_one("#diff-text", Static).update(
-            Syntax(text or "(no textual change)", "diff", theme=syntax_theme, word_wrap=False)
+            Syntax(text or "(no textual change)", "diff", theme=self.syntax_theme, word_wrap=False)
         )
 
     def _theme_changed(self, theme: object) -> None:

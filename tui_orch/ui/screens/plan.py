@@ -76,7 +76,13 @@ The plan as it will run: each batch, its tasks, their agents and files.
     def on_mount(self) -> None:
         self.recheck()
 
-    @work(thread=True, exclusive=True, group="plan-check", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="plan-check",
+        exit_on_error=False,
+        description="Checking the plan",
+    )
     def recheck(self) -> None:
         """Check the plan file (in a thread: it reads files and asks git)."""
         try:
