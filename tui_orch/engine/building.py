@@ -65,7 +65,7 @@ class BuildSteps(RunContext):
         """Mark tasks skipped (or excluded), and every task that depends on them skipped."""
         for task_id in task_ids:
             self.state.tasks[task_id].phase = phase
-            self.emit(ev.TaskSkipped, task_id=task_id, reason=reason)
+            self.emit(ev.TaskSkipped, task_id=task_id, reason=reason, phase=phase.value)
         needs = {task.id: task.depends_on for task in self.plan.tasks}
         for task_id in dependents(needs, set(task_ids)):
             if self.state.tasks[task_id].phase is TaskPhase.PENDING:

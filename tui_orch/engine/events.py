@@ -56,6 +56,7 @@ class TaskSkipped(Event):
     kind: ClassVar[str] = "task_skipped"
     task_id: str
     reason: str
+    phase: str = "skipped"  # or "excluded": built, but kept out of the merge
 
 
 @dataclass(frozen=True, kw_only=True)

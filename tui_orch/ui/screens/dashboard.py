@@ -44,6 +44,8 @@ EXIT_STATES = {
     "lost": "failed",
 }
 
+# States in which a task needs nothing more in its batch.
+DONE_STATES = ("merged", "skipped", "excluded", "no-changes")
 # States a task can be restarted from (`r`).
 RESTARTABLE_STATES = ("failed", "stopped", "timed-out")
 
@@ -178,13 +180,12 @@ not failed) are not offered in the footer.
                 self.show_message(f"run {event.run_id} on '{event.base}'")
             case ev.BatchStarted():
                 self.facts.batch = event.number
-                self._show_panes(list(event.task_ids))
-                for number in range(1, len(self.batches) + 1):
-                    self.query_one(RunTree).show_batch(
-                        number, number == event.number, number < event.number
-                    )
+                self._clear_settled_conflicts()
+                if event.task_ids:  # a batch whose tasks were all left out shows no panes
+                    self._show_panes(list(event.task_ids))
+                self._settle_batches(running=event.number if event.task_ids else 0)
             case ev.TaskSkipped():
-                self._set_state(event.task_id, "skipped")
+                self._set_state(event.task_id, event.phase)
             case ev.AgentStarted():
                 self.clocks[event.task_id] = TaskClock(started=now)
                 self._set_state(event.task_id, "running")
@@ -227,6 +228,7 @@ not failed) are not offered in the footer.
                 )
             case ev.ValidationStarted():
                 self.facts.phase = "validating"
+                self._clear_settled_conflicts()
                 self.clocks[VALIDATOR_KEY] = TaskClock(started=now)
                 self.task_states[VALIDATOR_KEY] = "running"
                 self.agents[VALIDATOR_KEY] = event.command
@@ -266,24 +268,39 @@ not failed) are not offered in the footer.
                 # "Not now" on the final move leaves the run awaiting its merge, not aborted.
                 awaiting = event.phase == "awaiting-merge" and event.outcome == "aborted"
                 self.facts.phase = event.phase if awaiting else event.outcome
-                self._settle_batches()
+                self._settle_batches()  # a stop leaves no batch marked running
                 self.show_message(event.message)
         self.tick()
 
-    def _settle_batches(self) -> None:
-        """The run stopped or ended: no batch is running any more (no ▶ left behind)."""
-        done = ("merged", "skipped", "excluded", "no-changes")
+    def _settle_batches(self, running: int = 0) -> None:
+        """Each batch's mark in the tree: ▶ the one running, ✔ done, ⊘ all left out."""
         tree = self.query_one(RunTree)
         for number, task_ids in enumerate(self.batches, start=1):
-            finished = all(self.task_states.get(t) in done for t in task_ids)
-            tree.show_batch(number, current=False, done=finished)
+            states = [self.task_states.get(t) for t in task_ids]
+            if number == running:
+                mark = "running"
+            elif states and all(state in ("skipped", "excluded") for state in states):
+                mark = "left-out"
+            elif all(state in DONE_STATES for state in states):
+                mark = "done"
+            else:
+                mark = ""
+            tree.show_batch(number, mark)
 
     def _mark_batch_merged(self, number: int) -> None:
         """A batch whose every task is merged (or left out) is done, even the last one."""
         task_ids = self.batches[number - 1] if 1 <= number <= len(self.batches) else []
-        done = ("merged", "skipped", "excluded", "no-changes")
-        if all(self.task_states.get(t) in done for t in task_ids):
-            self.query_one(RunTree).show_batch(number, current=False, done=True)
+        if all(self.task_states.get(t) in DONE_STATES for t in task_ids):
+            self.query_one(RunTree).show_batch(number, "done")
+
+    def _clear_settled_conflicts(self) -> None:
+        """A batch was merged (or left out): its conflicts are settled, not current.
+        Interface problems are found on the integrated result, after the merges: kept."""
+        self.query_one(ConflictsPanel).clear_conflicts(keep_kind="interfaces")
+        for task_id, badges in self._badges_by_key.items():
+            for key in [k for k in badges if not (isinstance(k, tuple) and k[0] == "interfaces")]:
+                del badges[key]
+            self.set_badges(task_id, list(dict.fromkeys(badges.values())))
 
     def show_output(self, key: str, pending: PendingOutput) -> None:
         pane = self._pane(key)

@@ -32,6 +32,13 @@ class ConflictsPanel(DataTable[Text | str]):
         self.rows_by_key.pop(key, None)
         self._redraw()
 
+    def clear_conflicts(self, keep_kind: str = "") -> None:
+        """Forget every conflict (but those of ``keep_kind``): they were settled."""
+        kept = {key: row for key, row in self.rows_by_key.items() if key[0] == keep_kind}
+        if kept != self.rows_by_key:
+            self.rows_by_key = kept
+            self._redraw()
+
     def refresh_since(self) -> None:
         """The since column, as time goes by (the dashboard's tick; redrawn when it changed)."""
         now = self.clock()

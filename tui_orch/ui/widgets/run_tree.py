@@ -39,7 +39,8 @@ class RunTree(Tree[str]):
             self._labels[task_id] = label
             node.set_label(label)
 
-    def show_batch(self, number: int, current: bool, done: bool) -> None:
+    def show_batch(self, number: int, mark: str) -> None:
+        """``mark``: "running", "done", "left-out" (every task of it), or "" (to come)."""
         if 1 <= number <= len(self._batch_nodes):
-            mark = "▶ " if current else ("✔ " if done else "")
-            self._batch_nodes[number - 1].set_label(f"{mark}batch {number}")
+            icon = {"running": "▶ ", "done": "✔ ", "left-out": "⊘ "}.get(mark, "")
+            self._batch_nodes[number - 1].set_label(f"{icon}batch {number}")
