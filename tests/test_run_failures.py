@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shlex
 import signal
 import subprocess
@@ -724,3 +725,74 @@ def test_ctrl_c_during_validation_says_what_it_stopped(repo: Path, tmp_path: Pat
     message = err.read_text()
     assert "interrupted" in message
     assert "stopped 0 running jobs" not in message
+
+
+# -- a person at the terminal decides about a failed task -------------------------------------
+
+
+def answer_on_a_terminal(repo: Path, plan: Path, answers: list[tuple[str, str]]) -> tuple[int, str]:
+    """Run headless without --yes, stdin a terminal: give each answer when its question
+    (a piece of the prompt) has been printed; return the exit code and everything said."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui_orch", "run", str(plan), "--repo", str(repo), "--headless"],
+        cwd=repo,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    said = b""
+    try:
+        for question, answer in answers:
+            deadline = time.monotonic() + 60
+            while question.encode() not in said:
+                assert time.monotonic() < deadline, said.decode(errors="replace")
+                assert process.stdout is not None
+                said += os.read(process.stdout.fileno(), 65536)
+            said = said.replace(question.encode(), b"<asked>", 1)
+            os.write(controller, f"{answer}\n".encode())
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+        os.close(terminal)
+    return process.returncode, (said + rest).decode(errors="replace")
+
+
+def test_a_person_can_go_on_without_a_failed_task(repo: Path, tmp_path: Path) -> None:
+    before = head(repo)
+    good = script_agent(tmp_path, "good", WRITE_OWNED)
+    bad = script_agent(
+        tmp_path, "bad", 'pathlib.Path("b.txt").write_text("half done\\n")\nsys.exit(1)'
+    )
+    plan = write_plan(
+        tmp_path / "plan.yaml",
+        [
+            {"id": "a", "files": ["a.txt"], "agent": "good"},
+            {"id": "b", "files": ["b.txt"], "agent": "bad"},
+            {"id": "c", "files": ["c.txt"], "agent": "good", "depends_on": ["b"]},
+        ],
+        {"good": good, "bad": bad},
+    )
+
+    code, said = answer_on_a_terminal(
+        repo,
+        plan,
+        [
+            ("Start batch 1/2", "y"),
+            ("[r]estart them, [g]o on without them, or [S]top the run", "g"),
+            ("Merge batch 1/2", "y"),
+            ("Fast-forward 'main'", "y"),
+        ],
+    )
+
+    assert code == 0, said
+    assert "b failed: exited 1 (and with it c, which need it)" in said
+    assert git(repo, "show", "main:a.txt") == "written by a"
+    assert "b.txt" not in git(repo, "ls-tree", "--name-only", "main")
+    assert len(commits_on(repo, "main", before)) >= 1
+    # Its half-done work is kept (the run says so), never cleaned away.
+    assert task_branch(only_run(repo), "b") in branches(repo)
+    assert (worktree_of(repo, only_run(repo), "b") / "b.txt").read_text() == "half done\n"
+    assert "with unmerged work kept" in said
