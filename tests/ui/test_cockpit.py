@@ -397,6 +397,10 @@ async def test_live_conflicts_show_in_panel_badges_and_the_merge_screen(make_app
         assert "not its file: README.md" in models.badges
         assert "will conflict: README.md" in models.badges
         assert models.has_class("-conflict")
+        # Four conflicts, one toast: the rest are counted, and the panel lists them all.
+        conflict_toasts = [n for n in app._notifications if n.title.endswith(("(block)", "(warn)"))]
+        assert len(conflict_toasts) == 1
+        assert app.dashboard.toasts.kinds["conflicts"].held == 3
         # The status bar counts what the panel lists (four rows), not tasks.
         assert "⚠ 4 conflicts" in str(app.dashboard.query_one("#status-bar").render())
 
