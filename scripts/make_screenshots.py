@@ -1,6 +1,6 @@
 """Regenerate screenshots/*.svg from the real app running the real demo.
 
-    .venv/bin/python scripts/make_screenshots.py
+    .venv/bin/python scripts/make_screenshots.py [NAME ...]   # all of them, or those named
 
 Each screenshot comes from a fresh demo repository in a temporary directory; demo agents
 stop at a gate so mid-run screens show a steady state, and the clock is frozen.
@@ -12,6 +12,7 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,20 +30,22 @@ from tui_orch.ui.app import OrchApp  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (132, 38)
+FIRST_BATCH = ("models", "docs", "stock")  # the demo's three tasks side by side
 Step = Callable[["Shot", Pilot[object]], Awaitable[None]]
 
 
 class Shot:
     """One demo app, its gate, and helpers to drive it to a screen."""
 
-    def __init__(self, work: Path, task_agents: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, work: Path, setup: Setup) -> None:
         self.gate = work / "go"
         self.demo = create_demo(
             work / "demo",
             pace=0,
             agent_options=["--wait-for", str(self.gate)],
-            task_agents=task_agents,
+            task_agents=setup.task_agents,
             conflicts={"interval": "0.3s"},
+            variant=setup.variant,
         )
         self.app = OrchApp(
             Launch(
@@ -78,7 +81,7 @@ class Shot:
             lambda: all(
                 (pane := self.app.dashboard.panes.get(key)) is not None
                 and any("go-ahead" in line for line in pane.lines)
-                for key in ("models", "docs")
+                for key in FIRST_BATCH
             ),
         )
         await pilot.pause(0.3)
@@ -121,23 +124,47 @@ async def conflict(shot: Shot, pilot: Pilot[object]) -> None:
     await pilot.pause(6)  # let the notifications fade
 
 
-SHOTS: list[tuple[str, Step, dict[str, list[str]] | None]] = [
-    ("plan", Shot.plan, None),
-    ("dashboard", Shot.mid_run, None),
-    ("merge-approval", Shot.merge, None),
-    ("batch-approval", batch_approval, None),
-    ("log-viewer", log_viewer, None),
+async def demo_conflicts(shot: Shot, pilot: Pilot[object]) -> None:
+    """`tui-orch demo --conflicts` mid-run: three agents, badges, the conflicts panel."""
+    await shot.mid_run(pilot)
+    await shot.until(
+        pilot,
+        lambda: len(shot.app.dashboard.query_one("#conflicts-panel").rows_by_key) == 5,
+    )
+    await pilot.pause(6)  # let the notifications fade
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The demo a screenshot is taken of: its variant, and extra options for some agents."""
+
+    variant: str = "demo"
+    task_agents: dict[str, list[str]] | None = None
+
+
+SHOTS: list[tuple[str, Step, Setup]] = [
+    ("plan", Shot.plan, Setup()),
+    ("dashboard", Shot.mid_run, Setup()),
+    ("merge-approval", Shot.merge, Setup()),
+    ("batch-approval", batch_approval, Setup()),
+    ("log-viewer", log_viewer, Setup()),
     (
         "conflict",
         conflict,
-        {"models": ["--edit-unowned", "README.md"], "docs": ["--edit-unowned", "README.md"]},
+        Setup(
+            task_agents={
+                "models": ["--edit-unowned", "README.md"],
+                "docs": ["--edit-unowned", "README.md"],
+            }
+        ),
     ),
+    ("demo-conflicts", demo_conflicts, Setup(variant="conflicts")),
 ]
 
 
-async def take(name: str, step: Step, task_agents: dict[str, list[str]] | None) -> None:
+async def take(name: str, step: Step, setup: Setup) -> None:
     with tempfile.TemporaryDirectory(prefix="tui-orch-shot-") as work:
-        shot = Shot(Path(work), task_agents)
+        shot = Shot(Path(work), setup)
         try:
             async with shot.app.run_test(size=SIZE) as pilot:
                 await step(shot, pilot)
@@ -151,9 +178,14 @@ async def take(name: str, step: Step, task_agents: dict[str, list[str]] | None) 
 
 
 def main() -> None:
+    wanted = sys.argv[1:] or [name for name, _, _ in SHOTS]
+    unknown = set(wanted) - {name for name, _, _ in SHOTS}
+    if unknown:
+        sys.exit(f"no such screenshot: {', '.join(sorted(unknown))}")
     OUT.mkdir(exist_ok=True)
-    for name, step, task_agents in SHOTS:
-        asyncio.run(take(name, step, task_agents))
+    for name, step, setup in SHOTS:
+        if name in wanted:
+            asyncio.run(take(name, step, setup))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ def make_app(tmp_path: Path) -> Iterator[MakeApp]:
         task_agents: dict[str, list[str]] | None = None,
         frozen_clock: bool = True,
         conflicts: dict[str, str] | None = None,
+        variant: str = "two-lane",  # two tasks side by side: what most tests name and count
     ) -> DemoApp:
         gate = tmp_path / f"go-{len(made)}"
         options = ["--wait-for", str(gate)] if gated else []
@@ -58,6 +59,7 @@ def make_app(tmp_path: Path) -> Iterator[MakeApp]:
             agent_options=options,
             task_agents=task_agents,
             conflicts=conflicts,
+            variant=variant,
         )
         app = OrchApp(
             Launch(
