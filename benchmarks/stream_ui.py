@@ -534,6 +534,7 @@ class TmuxServer:
 
     def __init__(self) -> None:
         self.socket = f"tui-orch-bench-{os.getpid()}"
+        self.socket_path: Path | None = None
         self.pid = 0
 
     def __call__(self, *args: str) -> str:
@@ -545,6 +546,7 @@ class TmuxServer:
         self("new-session", "-d", "-s", "bench", "-x", str(width), "-y", str(height), "cat")
         self("set-option", "-g", "remain-on-exit", "on")  # finished panes keep their screen
         self.pid = int(self("display-message", "-p", "#{pid}"))
+        self.socket_path = Path(self("display-message", "-p", "#{socket_path}").strip())
 
     def cpu_seconds(self) -> float:
         """The server's own CPU time (user + system), not its children's."""
@@ -554,6 +556,8 @@ class TmuxServer:
     def kill(self) -> None:
         with suppress(subprocess.CalledProcessError):
             self("kill-server")
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)  # tmux leaves it behind
 
 
 def chained(commands: list[list[str]]) -> list[str]:
