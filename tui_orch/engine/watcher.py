@@ -23,6 +23,10 @@ from tui_orch.engine.jobs import (
     read_status,
 )
 
+# While no job prints or ends, the ticks slow down to this: a quiet agent's first new
+# line shows within half a second, and sixteen idle agents cost next to no CPU.
+QUIET_INTERVAL = 0.5
+
 LinesCallback = Callable[[str, list[str]], None]
 EndCallback = Callable[[str, SupervisorStatus], Awaitable[None] | None]
 
@@ -131,6 +135,7 @@ async def watch_jobs(
             remaining.append(job)
 
     handler = asyncio.create_task(handle_ends())
+    quiet = 0  # ticks in a row with no output and no end
     try:
         while True:
             while arrivals is not None and not arrivals.empty():
@@ -155,9 +160,12 @@ async def watch_jobs(
             if handler.done():
                 handler.result()  # a handler failed: raise its error here
             remaining = [job for job in remaining if job.key not in tick.ended]
+            quiet = 0 if tick.lines or tick.ended else quiet + 1
             if remaining:
-                # With a backlog, read on at once (each tick is bounded); else wait a beat.
-                await asyncio.sleep(0.005 if tick.backlog else interval)
+                # With a backlog, read on at once (each tick is bounded); else wait a
+                # beat, longer while every job is quiet (an idle run costs almost nothing).
+                pause = min(interval * (1 + quiet), max(interval, QUIET_INTERVAL))
+                await asyncio.sleep(0.005 if tick.backlog else pause)
         ends.put_nowait(None)
         await handler
     finally:

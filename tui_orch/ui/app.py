@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -22,6 +23,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import BatchDecision
 from tui_orch.engine.config import load_settings, remember_theme, user_config_path
 from tui_orch.engine.launch import prepare_new_run, prepare_resume
@@ -44,6 +46,7 @@ from tui_orch.ui.screens.problems import ProblemsScreen
 from tui_orch.ui.toasts import first_clause
 
 FRAME_SECONDS = 1 / 30
+FRAMES_BEFORE_SLEEP = 30  # a second without output: the frame timer sleeps until there is
 
 
 class OrchApp(App[int]):
@@ -70,6 +73,8 @@ class OrchApp(App[int]):
         self.pending_approvals = 0
         self.approver: ScreenApprover | None = None
         self.result_code = 0
+        self.quiet_frames = 0
+        self.flush_sleeping = False
         # The user's own settings (theme, whether `x` asks): small files, read once.
         self.settings = load_settings(launch.repo)
 
@@ -81,7 +86,8 @@ class OrchApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         # Mounted before anything draws on it: a resume shows its plan at once.
         await self.push_screen(self.dashboard)
-        self.set_interval(FRAME_SECONDS, self.flush_output)
+        self.ui_loop, self.ui_thread = asyncio.get_running_loop(), threading.get_ident()
+        self.flush_timer = self.set_interval(FRAME_SECONDS, self.flush_output)
         if self.launch.resume:
             self.run_worker(
                 self.start_resume(), group="resume", description="Reading the run to resume"
@@ -121,7 +127,7 @@ class OrchApp(App[int]):
                 self.launch.plan,
                 self.launch.repo,
                 approver,
-                self.bridge,
+                self.engine_events,
                 self.launch.options,
             )
         except InputError as error:
@@ -142,7 +148,7 @@ class OrchApp(App[int]):
                 self.launch.resume_run_id,
                 self.launch.repo,
                 self._approver(),
-                self.bridge,
+                self.engine_events,
                 self.launch.options,
             )
         except (InputError, PreconditionFailed) as refusal:
@@ -213,11 +219,40 @@ class OrchApp(App[int]):
 
     # -- engine output -----------------------------------------------------------------------
 
+    def engine_events(self, event: ev.Event) -> None:
+        """The engine's event sink (any thread): the bridge, and a wake-up for the frame
+        timer when output arrives while it sleeps."""
+        self.bridge(event)
+        if self.flush_sleeping and isinstance(event, ev.AgentOutput | ev.ValidationOutput):
+            self.flush_sleeping = False
+            self._thread_safe(self.flush_timer.resume)
+
+    def _thread_safe(self, callback: Callable[[], object]) -> None:
+        if threading.get_ident() == self.ui_thread:
+            callback()
+        else:
+            self.ui_loop.call_soon_threadsafe(callback)
+
     def flush_output(self) -> None:
-        """Once per frame: hand each pane the lines that arrived since the last frame."""
+        """Once per frame: hand each pane the lines that arrived since the last frame.
+
+        After a second without output the timer sleeps (an idle app wakes for nothing);
+        the next output wakes it.
+        """
         pending = self.bridge.drain()
         if not pending:
-            return
+            self.quiet_frames += 1
+            if self.quiet_frames >= FRAMES_BEFORE_SLEEP:
+                self.flush_sleeping = True
+                self.flush_timer.pause()
+                pending = self.bridge.drain()  # output that came in as it fell asleep
+                if not pending:
+                    return
+                self.flush_sleeping = False
+                self.flush_timer.resume()
+            else:
+                return
+        self.quiet_frames = 0
         with self.batch_update():
             for key, output in pending.items():
                 self.dashboard.show_output(key, output)

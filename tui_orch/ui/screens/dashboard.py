@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -44,6 +45,8 @@ EXIT_STATES = {
     "lost": "failed",
 }
 
+# Elapsed times, line counts and the status bar are brought up to date this often.
+TICK_SECONDS = 0.5
 # States in which a task needs nothing more in its batch.
 DONE_STATES = ("merged", "skipped", "excluded", "no-changes")
 # States a task can be restarted from (`r`).
@@ -153,7 +156,7 @@ not failed) are not offered in the footer.
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        self.set_interval(0.1, self.tick)
+        self.set_interval(TICK_SECONDS, self.tick)
         self.tick()
 
     # -- engine events ---------------------------------------------------------------
@@ -395,16 +398,22 @@ not failed) are not offered in the footer.
         pane = self._pane(key)
         if pane is not None:
             pane.files_changed = self.files_changed.get(key)
-            pane.elapsed = self.clocks.get(key, TaskClock()).elapsed(self.clock())
+            pane.elapsed = self.clocks.get(key, TaskClock()).elapsed(self.now())
             pane.refresh_header()
 
     def show_message(self, text: str) -> None:
         """The run's latest news, whole, under the panes (toasts carry only its start)."""
         self.query_one("#dash-message", Static).update(Text(text))
 
+    def now(self) -> float:
+        """The clock in whole seconds: every elapsed time shown turns over at the same
+        moment, so an idle dashboard draws once a second, not once per task per second."""
+        return math.floor(self.clock())
+
     def tick(self) -> None:
-        """Elapsed times, tree labels and the status bar: 10 times a second at most."""
-        now = self.clock()
+        """Elapsed times, line counts, tree labels and the status bar, twice a second;
+        only what changed is drawn again."""
+        now = self.now()
         tree = self.query_one(RunTree)
         for task_id, state in self.task_states.items():
             elapsed = self.clocks.get(task_id, TaskClock()).elapsed(now)
@@ -420,7 +429,7 @@ not failed) are not offered in the footer.
             if state == "running" and key != VALIDATOR_KEY
         )
         panel = self.query_one(ConflictsPanel)
-        panel.refresh_since()
+        panel.refresh_since(now)
         self.facts.conflicts = len(panel.rows_by_key)  # the panel's rows, counted alike
         self.query_one(StatusBar).show(self.facts)
         self.toasts.flush()

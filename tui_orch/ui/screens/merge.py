@@ -154,13 +154,15 @@ without it and without the later tasks that need it.
         ]
         left_out = self.left_out()
         if left_out:
-            needing = sorted(
-                {d for t in left_out for d in request.dependents.get(t, ())} - set(left_out)
-            )
+            needing = [  # in plan order, as the engine reports them
+                d
+                for d in dict.fromkeys(d for t in left_out for d in request.dependents.get(t, ()))
+                if d not in left_out
+            ]
             with_them = f", and {', '.join(needing)} (which need them)" if needing else ""
+            whose = "its branch is" if len(left_out) == 1 else "their branches are"
             lines.append(
-                f"   the run goes on without {', '.join(left_out)}{with_them}; "
-                "their branches are kept"
+                f"   the run goes on without {', '.join(left_out)}{with_them}; {whose} kept"
             )
         for tasks, paths in request.predicted:
             if all(task in merging for task in tasks):
@@ -180,7 +182,7 @@ without it and without the later tasks that need it.
         table = self.query_one(DataTable)
         row = table.get_row_index(task_id)
         for column, value in enumerate(self._cells(task_id)):
-            table.update_cell_at((row, column), value)
+            table.update_cell_at((row, column), value, update_width=True)
         self._show_outcome()
         self.refresh_bindings()
 

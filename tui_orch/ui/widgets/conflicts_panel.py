@@ -39,9 +39,8 @@ class ConflictsPanel(DataTable[Text | str]):
             self.rows_by_key = kept
             self._redraw()
 
-    def refresh_since(self) -> None:
+    def refresh_since(self, now: float) -> None:
         """The since column, as time goes by (the dashboard's tick; redrawn when it changed)."""
-        now = self.clock()
         for row, (_policy, _message, since) in enumerate(self.rows_by_key.values()):
             text = elapsed_text(now - since)
             if row < self.row_count and self.get_cell_at((row, 4)) != text:
