@@ -854,3 +854,19 @@ async def test_a_light_theme_gives_a_light_diff_and_is_remembered(make_app: Make
         await pilot.pause()
         assert again.app.theme == "textual-light"
         await pilot.press("q")
+
+
+async def test_confirm_stop_false_makes_x_stop_without_asking(make_app: MakeApp) -> None:
+    from tui_orch.engine.config import user_config_path
+
+    config = user_config_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("confirm_stop: false\n")
+    setup = make_app(gated=True)
+    app = setup.app
+    async with app.run_test(size=SIZE) as pilot:
+        await start_batch_one(pilot, app)
+        await pilot.press("1", "x")
+        assert screen_name(app) == "DashboardScreen"  # no question
+        await wait_until(pilot, lambda: pane(app, "models").state == "stopped")
+        await pilot.press("q", "s")
