@@ -3,6 +3,13 @@
 A pane never needs scrollback (the log viewer reads the whole file from disk), so it
 keeps a bounded deque and draws the bottom lines through the Line API. No thread
 workers, no per-line widgets, and a flood costs one refresh per frame.
+
+Drawing is the cost of streaming: every new line moves every row of the pane up, so a
+screen of busy panes redraws nearly every row thirty times a second. Textual finishes
+each row (borders, styles, a new Strip or two) on every redraw; a pane keeps each of
+its rows finished, by text, and hands Textual the finished row of a line it has drawn
+before (a line drawn one row lower in the last frame), so a frame makes new strips for
+the new lines only.
 """
 
 from __future__ import annotations
@@ -12,11 +19,15 @@ from collections.abc import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.color import Color
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_orch.ui.text_utils import clean_line
+
+# The key of a body row below the last line (a pane not yet full): drawn blank.
+_BLANK = object()
 
 
 class TailView(Widget):
@@ -40,10 +51,11 @@ class TailView(Widget):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self._lines: deque[str] = deque(maxlen=max_lines)
-        # Rendered strips by text: as lines scroll up, the next frame reuses them.
-        self._strips: dict[str, Strip] = {}
-        self._strip_width = 0
         self._style: Style | None = None
+        # Finished rows (what Textual's styles cache holds for a row: borders included)
+        # by the text they show; valid for one width and background (`_rows_key`).
+        self._rows: dict[object, Strip] = {}
+        self._rows_key: tuple[int, Color, Color] | None = None
 
     @property
     def line_style(self) -> Style:
@@ -55,7 +67,7 @@ class TailView(Widget):
 
     def notify_style_update(self) -> None:
         self._style = None
-        self._strips.clear()  # they carry the old style
+        self._rows.clear()  # they carry the old style
         super().notify_style_update()
 
     @property
@@ -63,9 +75,16 @@ class TailView(Widget):
         return list(self._lines)
 
     def add_lines(self, lines: Iterable[str]) -> None:
+        before = len(self._lines)
         self._lines.extend(clean_line(line) for line in lines)
         width, height = self.size
-        self.refresh(Region(0, self.header_height, width, max(0, height - self.header_height)))
+        body = max(0, height - self.header_height)
+        if len(self._lines) <= body:
+            # Not full yet: the rows above stay as they are; only the new ones are drawn.
+            top = self.header_height + before
+            self.refresh(Region(0, top, width, len(self._lines) - before))
+        else:
+            self.refresh(Region(0, self.header_height, width, body))
 
     def clear_lines(self) -> None:
         self._lines.clear()
@@ -76,23 +95,66 @@ class TailView(Widget):
         return Strip.blank(width, self.line_style)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width, height = self.size
+        style = self.line_style
         if y < self.header_height:
             return self.render_header(y, width)
-        style = self.line_style
-        if width != self._strip_width:
-            self._strips.clear()
-            self._strip_width = width
-        body_height = self.size.height - self.header_height
-        start = max(0, len(self._lines) - body_height)
+        start = max(0, len(self._lines) - (height - self.header_height))
         index = start + y - self.header_height
         if index >= len(self._lines):
             return Strip.blank(width, style)
-        text = self._lines[index]
-        strip = self._strips.get(text)
-        if strip is None:
-            if len(self._strips) > 4 * max(body_height, 1):
-                self._strips.clear()
-            strip = Strip([Segment(text, style)]).crop_extend(0, width, style)
-            self._strips[text] = strip
-        return strip
+        return Strip([Segment(self._lines[index], style)]).crop_extend(0, width, style)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Rows as Textual draws them, except that a body row whose text was drawn
+        before is handed over finished, not drawn again.
+
+        Textual draws a widget's dirty rows into its styles cache (row by row, through
+        `render_line`) and keeps them until they are dirty again: a row is put in that
+        cache finished before Textual looks, and taken from it finished after.
+        """
+        cache = self._styles_cache
+        finished: dict[int, Strip] | None = getattr(cache, "_cache", None)
+        dirty: set[int] | None = getattr(cache, "_dirty_lines", None)
+        if not isinstance(finished, dict) or not isinstance(dirty, set):
+            return super().render_lines(crop)  # another Textual: draw every row
+        body = self._body_rows(crop)
+        if not body:
+            return super().render_lines(crop)
+        key = (self.outer_size.width, *self.background_colors)
+        if key != self._rows_key:
+            self._rows.clear()
+            self._rows_key = key
+        rows = self._rows
+        for y, text in body:
+            if y in dirty or y not in finished:
+                row = rows.get(text)
+                if row is not None:
+                    finished[y] = row
+                    dirty.discard(y)
+        strips = super().render_lines(crop)
+        if len(rows) > 4 * len(body) + 16:
+            shown = {text for _y, text in body}
+            self._rows = rows = {text: row for text, row in rows.items() if text in shown}
+        for y, text in body:
+            if text not in rows and (row := finished.get(y)) is not None:
+                rows[text] = row
+        return strips
+
+    def _body_rows(self, crop: Region) -> list[tuple[int, object]]:
+        """The body rows in ``crop`` (in the widget's coordinates, borders included) and
+        the text each shows (`_BLANK` below the last line)."""
+        gutter = self.styles.gutter
+        _width, height = self.size
+        body_height = height - self.header_height
+        if body_height <= 0:
+            return []
+        first = gutter.top + self.header_height
+        lines = self._lines
+        start = max(0, len(lines) - body_height) - first
+        count = len(lines)
+        top, bottom = crop.line_range.start, crop.line_range.stop
+        return [
+            (y, lines[start + y] if start + y < count else _BLANK)
+            for y in range(max(top, first), min(bottom, first + body_height))
+        ]
