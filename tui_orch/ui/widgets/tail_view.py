@@ -19,7 +19,6 @@ from collections.abc import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.color import Color
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -28,6 +27,8 @@ from tui_orch.ui.text_utils import clean_line
 
 # The key of a body row below the last line (a pane not yet full): drawn blank.
 _BLANK = object()
+# Finished rows are kept for this many (width, look) pairs per pane.
+LOOKS_KEPT = 3
 
 
 class TailView(Widget):
@@ -52,10 +53,13 @@ class TailView(Widget):
         super().__init__(id=id, classes=classes)
         self._lines: deque[str] = deque(maxlen=max_lines)
         self._style: Style | None = None
+        # What a finished row's look depends on besides its text and width; None: to be
+        # worked out again (after a restyle).
+        self._look: tuple[object, ...] | None = None
         # Finished rows (what Textual's styles cache holds for a row: borders included)
-        # by the text they show; valid for one width and background (`_rows_key`).
-        self._rows: dict[object, Strip] = {}
-        self._rows_key: tuple[int, Color, Color] | None = None
+        # by the text they show, for the last few looks and widths: maximising a pane
+        # and restoring it, or moving the focus away and back, finds its rows still there.
+        self._rows: dict[tuple[object, ...], dict[object, Strip]] = {}
 
     @property
     def line_style(self) -> Style:
@@ -67,7 +71,7 @@ class TailView(Widget):
 
     def notify_style_update(self) -> None:
         self._style = None
-        self._rows.clear()  # they carry the old style
+        self._look = None  # Textual restyles often without a change: compared at the next draw
         super().notify_style_update()
 
     @property
@@ -121,11 +125,7 @@ class TailView(Widget):
         body = self._body_rows(crop)
         if not body:
             return super().render_lines(crop)
-        key = (self.outer_size.width, *self.background_colors)
-        if key != self._rows_key:
-            self._rows.clear()
-            self._rows_key = key
-        rows = self._rows
+        rows = self._finished_rows()
         for y, text in body:
             if y in dirty or y not in finished:
                 row = rows.get(text)
@@ -135,11 +135,35 @@ class TailView(Widget):
         strips = super().render_lines(crop)
         if len(rows) > 4 * len(body) + 16:
             shown = {text for _y, text in body}
-            self._rows = rows = {text: row for text, row in rows.items() if text in shown}
+            for text in [text for text in rows if text not in shown]:
+                del rows[text]
         for y, text in body:
             if text not in rows and (row := finished.get(y)) is not None:
                 rows[text] = row
         return strips
+
+    def _finished_rows(self) -> dict[object, Strip]:
+        """The finished rows for the widget's width and look as they are now."""
+        if self._look is None:
+            styles = self.styles
+            self._look = (
+                self.line_style,
+                styles.border,
+                styles.outline,
+                styles.padding,
+                styles.tint,
+                styles.text_opacity,
+                styles.hatch if styles.has_rule("hatch") else None,
+                self.opacity,
+            )
+        key = (self.outer_size.width, *self.background_colors, self._look)
+        rows = self._rows.pop(key, None)
+        if rows is None:
+            rows = {}
+            while len(self._rows) >= LOOKS_KEPT:
+                del self._rows[next(iter(self._rows))]  # the least recently drawn
+        self._rows[key] = rows
+        return rows
 
     def _body_rows(self, crop: Region) -> list[tuple[int, object]]:
         """The body rows in ``crop`` (in the widget's coordinates, borders included) and
