@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from itertools import islice
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
@@ -107,7 +109,14 @@ class TailView(Widget):
         index = start + y - self.header_height
         if index >= len(self._lines):
             return Strip.blank(width, style)
-        return Strip([Segment(self._lines[index], style)]).crop_extend(0, width, style)
+        # One strip of exactly the width (crop_extend would make two).
+        text = self._lines[index]
+        length = cell_len(text)
+        if length < width:
+            return Strip([Segment(text, style), Segment(" " * (width - length), style)], width)
+        if length > width:
+            text = set_cell_size(text, width)
+        return Strip([Segment(text, style)], width)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Rows as Textual draws them, except that a body row whose text was drawn
@@ -133,13 +142,16 @@ class TailView(Widget):
                     finished[y] = row
                     dirty.discard(y)
         strips = super().render_lines(crop)
-        if len(rows) > 4 * len(body) + 16:
-            shown = {text for _y, text in body}
-            for text in [text for text in rows if text not in shown]:
-                del rows[text]
         for y, text in body:
             if text not in rows and (row := finished.get(y)) is not None:
                 rows[text] = row
+        body_height = self.size.height - self.header_height
+        if len(rows) > body_height + 8:
+            # Lines that scrolled off never come back: keep the rows on screen only.
+            shown = set(islice(reversed(self._lines), body_height))
+            shown.add(_BLANK)
+            for text in [text for text in rows if text not in shown]:
+                del rows[text]
         return strips
 
     def _finished_rows(self) -> dict[object, Strip]:
@@ -155,8 +167,10 @@ class TailView(Widget):
                 styles.text_opacity,
                 styles.hatch if styles.has_rule("hatch") else None,
                 self.opacity,
+                # Changes only with a restyle (of the pane, or of all the screen).
+                self.background_colors,
             )
-        key = (self.outer_size.width, *self.background_colors, self._look)
+        key = (self.outer_size.width, self._look)
         rows = self._rows.pop(key, None)
         if rows is None:
             rows = {}
