@@ -33,6 +33,23 @@ _BLANK = object()
 LOOKS_KEPT = 3
 
 
+class FinishedRows:
+    """A pane's finished rows for one width and look: what Textual's styles cache holds
+    for a body row (borders included), by the text the row shows.
+
+    ``edges``: the border segments either side of the text, learnt from the first row
+    Textual draws, so that a new line's row is finished here, as Textual would, in one
+    strip (Textual makes two, and works out every border style again); None until
+    learnt, False if rows of this look are more than borders and text.
+    """
+
+    __slots__ = ("edges", "rows")
+
+    def __init__(self) -> None:
+        self.rows: dict[object, Strip] = {}
+        self.edges: tuple[list[Segment], list[Segment]] | bool | None = None
+
+
 class TailView(Widget):
     """The last ``max_lines`` lines written to it; shows as many as fit, newest at the bottom.
 
@@ -58,10 +75,9 @@ class TailView(Widget):
         # What a finished row's look depends on besides its text and width; None: to be
         # worked out again (after a restyle).
         self._look: tuple[object, ...] | None = None
-        # Finished rows (what Textual's styles cache holds for a row: borders included)
-        # by the text they show, for the last few looks and widths: maximising a pane
-        # and restoring it, or moving the focus away and back, finds its rows still there.
-        self._rows: dict[tuple[object, ...], dict[object, Strip]] = {}
+        # Finished rows for the last few looks and widths: maximising a pane and
+        # restoring it, or moving the focus away and back, finds its rows still there.
+        self._finished: dict[tuple[object, ...], FinishedRows] = {}
 
     @property
     def line_style(self) -> Style:
@@ -107,16 +123,21 @@ class TailView(Widget):
             return self.render_header(y, width)
         start = max(0, len(self._lines) - (height - self.header_height))
         index = start + y - self.header_height
-        if index >= len(self._lines):
-            return Strip.blank(width, style)
-        # One strip of exactly the width (crop_extend would make two).
-        text = self._lines[index]
+        text = self._lines[index] if index < len(self._lines) else _BLANK
+        return Strip(self._content(text, width, style), width)
+
+    @staticmethod
+    def _content(text: object, width: int, style: Style) -> list[Segment]:
+        """A body row's text as segments exactly ``width`` cells wide."""
+        if text is _BLANK or not text:
+            return [Segment(" " * width, style)]
+        assert isinstance(text, str)
         length = cell_len(text)
         if length < width:
-            return Strip([Segment(text, style), Segment(" " * (width - length), style)], width)
+            return [Segment(text, style), Segment(" " * (width - length), style)]
         if length > width:
             text = set_cell_size(text, width)
-        return Strip([Segment(text, style)], width)
+        return [Segment(text, style)]
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Rows as Textual draws them, except that a body row whose text was drawn
@@ -134,10 +155,16 @@ class TailView(Widget):
         body = self._body_rows(crop)
         if not body:
             return super().render_lines(crop)
-        rows = self._finished_rows()
+        look = self._finished_rows()
+        rows, edges = look.rows, look.edges
+        width, outer_width, style = self.size.width, self.outer_size.width, self.line_style
         for y, text in body:
             if y in dirty or y not in finished:
                 row = rows.get(text)
+                if row is None and edges:
+                    left, right = edges
+                    segments = [*left, *self._content(text, width, style), *right]
+                    row = rows[text] = Strip(segments, outer_width)
                 if row is not None:
                     finished[y] = row
                     dirty.discard(y)
@@ -145,6 +172,8 @@ class TailView(Widget):
         for y, text in body:
             if text not in rows and (row := finished.get(y)) is not None:
                 rows[text] = row
+                if look.edges is None:
+                    look.edges = self._edges(row, text)
         body_height = self.size.height - self.header_height
         if len(rows) > body_height + 8:
             # Lines that scrolled off never come back: keep the rows on screen only.
@@ -154,7 +183,30 @@ class TailView(Widget):
                 del rows[text]
         return strips
 
-    def _finished_rows(self) -> dict[object, Strip]:
+    def _edges(self, row: Strip, text: object) -> tuple[list[Segment], list[Segment]] | bool:
+        """The segments Textual put either side of a body row's text (its borders), if
+        the row is those and the text's segments, unchanged (False if not: a tint, an
+        opacity, padding or an outline; then every new row is Textual's to draw)."""
+        styles = self.styles
+        if (
+            styles.tint.a
+            or self.opacity != 1
+            or styles.text_opacity != 1
+            or (styles.has_rule("hatch") and styles.hatch != "none")
+            or any(edge for edge, _color in styles.outline)
+            or styles.padding.left
+            or styles.padding.right
+        ):
+            return False
+        segments = list(row)
+        content = self._content(text, self.size.width, self.line_style)
+        left = 1 if styles.border_left[0] else 0
+        right = len(segments) - (1 if styles.border_right[0] else 0)
+        if right - left != len(content) or segments[left:right] != content:
+            return False
+        return segments[:left], segments[right:]
+
+    def _finished_rows(self) -> FinishedRows:
         """The finished rows for the widget's width and look as they are now."""
         if self._look is None:
             styles = self.styles
@@ -171,13 +223,13 @@ class TailView(Widget):
                 self.background_colors,
             )
         key = (self.outer_size.width, self._look)
-        rows = self._rows.pop(key, None)
-        if rows is None:
-            rows = {}
-            while len(self._rows) >= LOOKS_KEPT:
-                del self._rows[next(iter(self._rows))]  # the least recently drawn
-        self._rows[key] = rows
-        return rows
+        look = self._finished.pop(key, None)
+        if look is None:
+            look = FinishedRows()
+            while len(self._finished) >= LOOKS_KEPT:
+                del self._finished[next(iter(self._finished))]  # the least recently drawn
+        self._finished[key] = look
+        return look
 
     def _body_rows(self, crop: Region) -> list[tuple[int, object]]:
         """The body rows in ``crop`` (in the widget's coordinates, borders included) and
