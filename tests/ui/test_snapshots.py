@@ -156,16 +156,3 @@ def test_quit_question_at_80x24(snap_compare: SnapCompare, make_app: MakeApp) ->
         await pilot.pause(0.3)
 
     assert snap_compare(setup.app, terminal_size=SMALL, run_before=run_before(setup, ask_to_quit))
-
-
-def test_diff_in_a_light_theme(snap_compare: SnapCompare, make_app: MakeApp) -> None:
-    setup = make_app()
-
-    async def light_diff(setup: DemoApp, pilot: Pilot[object]) -> None:
-        await mid_run(setup, pilot)
-        setup.app.theme = "textual-light"
-        await pilot.press("1", "d")
-        await wait_until(pilot, lambda: getattr(setup.app.screen, "diff_text", None))
-        await pilot.pause(0.3)
-
-    assert snap_compare(setup.app, terminal_size=SIZE, run_before=run_before(setup, light_diff))
