@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -86,6 +87,9 @@ class OrchApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         # Mounted before anything draws on it: a resume shows its plan at once.
         await self.push_screen(self.dashboard)
+        # What exists now (Textual, the dashboard) lives as long as the app: kept out of
+        # the full collections that streaming triggers, each one a visible pause otherwise.
+        gc.freeze()
         self.ui_loop, self.ui_thread = asyncio.get_running_loop(), threading.get_ident()
         self.flush_timer = self.set_interval(FRAME_SECONDS, self.flush_output)
         if self.launch.resume:
