@@ -334,7 +334,7 @@ class OrchApp(App[int]):
             return
         self.push_screen(
             ConfirmModal(
-                f"Stop {task_id}'s agent?",
+                f"Stop the agent of {task_id}?",
                 "Its work so far stays in its worktree; the other agents go on.\n"
                 "Then r restarts it, or the merge screen lets the run go on without it.",
             ),
