@@ -158,7 +158,8 @@ def send_key(app: App[Any], key: str) -> None:
 
 @dataclass(frozen=True)
 class Look:
-    """What a key can visibly change: the screens, the focus, the maximised widget, toasts."""
+    """What a key can visibly change: the screens, the focus, the zoomed (or maximised)
+    pane, toasts."""
 
     screens: tuple[int, ...]
     focused: int
@@ -202,7 +203,7 @@ class KeyLatency:
         return Look(
             tuple(id(s) for s in self.app.screen_stack),
             id(screen.focused),
-            id(screen.maximized),
+            id(getattr(screen, "zoomed", None) or screen.maximized),
             toasts,
         )
 

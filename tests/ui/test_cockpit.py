@@ -198,9 +198,12 @@ async def test_dashboard_keys_on_live_agents(make_app: MakeApp) -> None:
         await pilot.press("2")
         assert dashboard.selected_task() == "docs"
         await pilot.press("z")
-        assert dashboard.maximized is pane(app, "docs")
+        assert dashboard.zoomed is pane(app, "docs")
+        assert not pane(app, "models").display  # docs alone, over the whole pane area
+        assert pane(app, "docs").region.width > dashboard.query_one("#pane-grid").size.width - 3
         await pilot.press("z")
-        assert dashboard.maximized is None
+        assert dashboard.zoomed is None and pane(app, "models").display
+        assert pane(app, "docs").region.width < dashboard.query_one("#pane-grid").size.width / 2 + 2
 
         await pilot.press("l")
         assert isinstance(app.screen, LogScreen)

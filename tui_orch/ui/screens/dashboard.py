@@ -92,7 +92,7 @@ validator when it runs), its border coloured by state, which is also written out
   approvals never open over a log, a diff or help, and `escape` there leaves them waiting) |
 | `tab` / `shift+tab` | next / previous pane |
 | `1` … `9` | focus pane N |
-| `z` | maximise the focused pane, or restore it |
+| `z` | zoom the focused pane over the pane area, or back |
 | `enter` / `l` | the task's full log (from disk; follows while it runs) |
 | `d` | the task's diff, uncommitted work included |
 | `x` | stop the task's agent, after asking (its work is kept in its worktree) |
@@ -110,9 +110,7 @@ not failed) are not offered in the footer.
             id="approval.open",
             tooltip="Open the approval the run is waiting for",
         ),
-        Binding(
-            "z", "maximise", "Maximise", id="pane.maximise", tooltip="Maximise or restore a pane"
-        ),
+        Binding("z", "maximise", "Zoom", id="pane.maximise", tooltip="Zoom a pane, or back"),
         Binding("l,enter", "open_log", "Log", id="agent.log", tooltip="Open the task's full log"),
         Binding("d", "open_diff", "Diff", id="agent.diff", tooltip="Open the task's diff"),
         Binding("x", "kill", "Stop agent", id="agent.kill", tooltip="Stop the task's agent"),
@@ -143,6 +141,7 @@ not failed) are not offered in the footer.
         self._early_output: dict[str, PendingOutput] = {}
         self.pane_keys: list[str] = []
         self.panes: dict[str, AgentPane] = {}
+        self.zoomed: AgentPane | None = None  # `z`: one pane over the whole pane area
         self.toasts = Toasts(self.notify)
 
     def compose(self) -> ComposeResult:
@@ -236,6 +235,7 @@ not failed) are not offered in the footer.
                 self.task_states[VALIDATOR_KEY] = "running"
                 self.agents[VALIDATOR_KEY] = event.command
                 if not self._pane(VALIDATOR_KEY):
+                    self._unzoom()
                     self._set_columns(len(self.pane_keys) + 1)
                     self._add_pane(VALIDATOR_KEY)
                 self._refresh_pane(VALIDATOR_KEY)
@@ -336,6 +336,7 @@ not failed) are not offered in the footer.
 
     def _show_panes(self, task_ids: list[str]) -> None:
         """A pane per task; the panes already on screen are reused (mounting is slow)."""
+        self._unzoom()
         shown = [self.panes[key] for key in self.pane_keys]
         if [pane.task_id for pane in shown] == task_ids:
             return
@@ -479,13 +480,35 @@ not failed) are not offered in the footer.
                 pane.focus()
 
     def action_maximise(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
+        """Zoom the selected pane over the whole pane area, or back.
+
+        The other panes are hidden and the grid given one column, inline: Textual's own
+        maximise puts a class on the screen, which restyles every widget on it, a pause
+        of a tenth of a second while agents stream.
+        """
+        if self.zoomed is not None:
+            self._unzoom()
             return
         task_id = self.selected_task()
         pane = self._pane(task_id) if task_id else None
-        if pane is not None:
-            self.maximize(pane, container=False)
+        if pane is None:
+            return
+        with self.app.batch_update():
+            for other in self.panes.values():
+                if other is not pane:
+                    other.display = False
+            self.query_one("#pane-grid", Grid).styles.grid_size_columns = 1
+        self.zoomed = pane
+        pane.focus()
+
+    def _unzoom(self) -> None:
+        if self.zoomed is None:
+            return
+        with self.app.batch_update():
+            for pane in self.panes.values():
+                pane.display = True
+            self.query_one("#pane-grid", Grid).styles.grid_size_columns = None
+        self.zoomed = None
 
     def action_open_log(self) -> None:
         self._ask_app(OpenLog)
