@@ -833,12 +833,18 @@ async def test_an_approval_waits_and_never_takes_keys_typed_for_a_search(
     assert {state.tasks[t].phase for t in ("models", "docs")} == {TaskPhase.MERGED}
 
 
-async def test_a_light_theme_gives_a_light_diff_and_is_remembered(make_app: MakeApp) -> None:
+def write_user_config(text: str) -> Path:
+    """The user's own config file (under this test's XDG_CONFIG_HOME), as they wrote it."""
     from tui_orch.engine.config import user_config_path
 
     config = user_config_path()
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text("# my settings\nconfirm_stop: true\n")
+    config.write_text(text)
+    return config
+
+
+async def test_a_light_theme_gives_a_light_diff_and_is_remembered(make_app: MakeApp) -> None:
+    config = write_user_config("# my settings\nconfirm_stop: true\n")
     setup = make_app(gated=True)
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:
@@ -860,11 +866,7 @@ async def test_a_light_theme_gives_a_light_diff_and_is_remembered(make_app: Make
 
 
 async def test_confirm_stop_false_makes_x_stop_without_asking(make_app: MakeApp) -> None:
-    from tui_orch.engine.config import user_config_path
-
-    config = user_config_path()
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text("confirm_stop: false\n")
+    write_user_config("confirm_stop: false\n")
     setup = make_app(gated=True)
     app = setup.app
     async with app.run_test(size=SIZE) as pilot:

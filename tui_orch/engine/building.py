@@ -575,7 +575,8 @@ class BuildSteps(RunContext):
             )
         )
         needs = {task.id: task.depends_on for task in self.plan.tasks}
-        left_out_candidates = {*blocked, *(t.id for t in failed), *ready_ids}
+        # Any task of the batch may be left out: blocked, failed, or by the user's choice.
+        left_out_candidates = {*ready_ids, *(t.id for t in failed)}
         predicted = tuple(
             (conflict.tasks, conflict.paths)
             for conflict in self.monitor.current.values()
