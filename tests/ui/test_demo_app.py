@@ -41,6 +41,8 @@ async def test_the_conflicts_demo_from_first_badge_to_the_final_move(make_app: M
         merge = app.screen
         assert set(merge.request.blocked) == {"docs", "stock"}
         assert merge.excluded == {"docs", "stock"}  # held back until someone says otherwise
+        # Pushed from the engine's task: its widgets exist only once it is composed.
+        await wait_until(pilot, lambda: bool(merge.query("#merge-table")))
         table = merge.query_one("#merge-table", DataTable)
         await wait_until(pilot, lambda: table.row_count == 3)
         table.move_cursor(row=table.get_row_index("stock"))
