@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git, run_cli
 from tests.run_helpers import (
     branches,
@@ -20,6 +22,8 @@ from tests.run_helpers import (
     worktrees_home,
     write_plan,
 )
+from tui_orch.engine.gitcli import GitError
+from tui_orch.engine.worktrees import Workspace
 
 WRITE_OWNED = """
 print(f"working in {pathlib.Path.cwd()}", flush=True)
@@ -182,3 +186,45 @@ def test_a_run_made_with_the_old_layout_cleans(repo: Path, tmp_path: Path) -> No
     assert branches(repo) == ["main"] and head(repo) == before
     assert worktree_paths(repo) == [str(repo)]
     assert not (repo / ".git" / "tui-orch" / "worktrees").exists()
+
+
+# -- Workspace: making worktrees -------------------------------------------------------------
+
+
+def test_existing_branches_names_exactly_the_ones_that_exist(repo: Path) -> None:
+    """Asked once per batch instead of once per worktree; a name that is only a prefix of
+    other branches (a folder of refs) is not a branch."""
+    git(repo, "branch", "work/a")
+    git(repo, "branch", "work/b")
+    asked = ["work/a", "work/c", "work", "main"]
+    assert Workspace(repo).existing_branches(asked) == {"work/a", "main"}
+    assert Workspace(repo).existing_branches([]) == frozenset()
+
+
+def test_a_wrong_guess_that_a_branch_is_new_never_deletes_its_work(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A caller that says a branch does not exist when it does (its list was stale) gets
+    an error, and the branch keeps its commit: only a branch still at the start point, as
+    `worktree add -b` makes it, is removed after a failure."""
+    git(repo, "checkout", "-q", "-b", "task")
+    (repo / "work.txt").write_text("an agent's work\n")
+    git(repo, "add", "work.txt")
+    git(repo, "commit", "-q", "-m", "work")
+    git(repo, "checkout", "-q", "main")
+    work = head(repo, "task")
+    with pytest.raises(GitError):
+        Workspace(repo).add_worktree(tmp_path / "wt", "task", "main", exists=False)
+    assert head(repo, "task") == work
+    assert not (tmp_path / "wt").exists()
+
+
+def test_a_branch_at_the_start_point_is_made_and_checked_out_either_way(
+    repo: Path, tmp_path: Path
+) -> None:
+    workspace = Workspace(repo)
+    assert workspace.add_worktree(tmp_path / "new", "new", "main", exists=False) is True
+    git(repo, "branch", "old")
+    assert workspace.add_worktree(tmp_path / "old", "old", "main", exists=True) is False
+    assert git(tmp_path / "new", "branch", "--show-current") == "new"
+    assert git(tmp_path / "old", "branch", "--show-current") == "old"

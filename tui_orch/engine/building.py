@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import shlex
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,16 @@ from tui_orch.engine.state import (
     exit_words,
 )
 from tui_orch.engine.watcher import WatchedJob, watch_jobs
+
+
+@dataclass(frozen=True)
+class BatchStart:
+    """Where a batch's new worktrees start: the integration head, the ignored files
+    (.env) to copy in, and the run's branches that exist (None: ask git per branch)."""
+
+    commit: str
+    ignored: list[str]
+    branches: frozenset[str] | None
 
 
 @dataclass
@@ -99,13 +111,19 @@ class BuildSteps(RunContext):
         if not to_start and not attached:
             return
 
+        launched = asyncio.Event()
+
         async def ended(task_id: str, status: SupervisorStatus) -> None:
+            # Agents waiting to start come first: recording one that ended (git commits
+            # its work) would slow every start still to come, and can wait for them.
+            await launched.wait()
             await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
 
         arrivals: asyncio.Queue[WatchedJob | None] = asyncio.Queue()
         live = LiveBuild({t.id for t in tasks}, arrivals)
         self._live_build = live
         launching = asyncio.create_task(self._launch(to_start, arrivals))
+        launching.add_done_callback(lambda _: launched.set())
         watching = asyncio.create_task(
             watch_jobs(
                 attached,
@@ -155,8 +173,8 @@ class BuildSteps(RunContext):
             return False
         live.starting.add(task_id)  # the watcher waits for it, even if all else has ended
         try:
-            start = task.start_commit
-            if await asyncio.to_thread(self._prepare_worktree, task, start, []):
+            start = BatchStart(task.start_commit, [], None)
+            if await asyncio.to_thread(self._prepare_worktree, task, start):
                 live.arrivals.put_nowait(await asyncio.to_thread(self._start_agent, task))
         finally:
             live.starting.discard(task_id)
@@ -167,38 +185,49 @@ class BuildSteps(RunContext):
     ) -> None:
         """Create each task's worktree and start its agent, in plan order.
 
-        Two stages overlap: the next worktree is created while this agent starts. Both
-        block (git, fork, exec, state saves), so they run off the event loop; each
-        started job goes straight to the watcher. A None at the end (even after an
-        error) tells the watcher no more will come.
+        Two threads, one stage each, overlap: the next worktree is created while this
+        agent starts. Both block (git, fork, exec, state saves); in threads of their own
+        they hand over to each other directly, never waiting for a turn of an event loop
+        that is busy drawing a flood of output. Each started job goes straight to the
+        watcher; a None at the end (even after an error) tells it no more will come.
+        Stopped, each thread finishes the step it is in: an agent being started is
+        recorded before the stop goes on.
         """
-        ready: asyncio.Queue[TaskState | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        stopping = threading.Event()
+        ready: queue.SimpleQueue[TaskState | None] = queue.SimpleQueue()
 
-        async def prepare_all() -> None:
+        def prepare_all() -> None:
             try:
-                start, ignored = await asyncio.to_thread(self._batch_start_point)
+                start = self._batch_start_point(tasks)
                 for task in tasks:
-                    if await asyncio.to_thread(self._prepare_worktree, task, start, ignored):
-                        ready.put_nowait(task)
+                    if stopping.is_set():
+                        return
+                    if self._prepare_worktree(task, start):
+                        ready.put(task)
             finally:
-                ready.put_nowait(None)
+                ready.put(None)
 
-        preparing = asyncio.create_task(prepare_all()) if tasks else None
-        try:
-            while preparing is not None and (task := await ready.get()) is not None:
-                starting = asyncio.ensure_future(asyncio.to_thread(self._start_agent, task))
-                try:
-                    job = await asyncio.shield(starting)
-                except asyncio.CancelledError:
-                    await starting  # the agent starts anyway: let it be recorded first
-                    raise
-                arrivals.put_nowait(job)
-            if preparing is not None:
-                await preparing  # a worktree that could not be made: its error
-        finally:
-            if preparing is not None:
-                preparing.cancel()
+        def start_all() -> None:
+            try:
+                while (task := ready.get()) is not None:
+                    if not stopping.is_set():
+                        job = self._start_agent(task)
+                        loop.call_soon_threadsafe(arrivals.put_nowait, job)
+            finally:
+                loop.call_soon_threadsafe(arrivals.put_nowait, None)
+
+        if not tasks:
             arrivals.put_nowait(None)
+            return
+        stages = asyncio.gather(asyncio.to_thread(prepare_all), asyncio.to_thread(start_all))
+        try:
+            await asyncio.shield(stages)
+        except asyncio.CancelledError:
+            stopping.set()
+            with contextlib.suppress(Exception):
+                await stages
+            raise
 
     def _follow_again(self, task: TaskState) -> WatchedJob:
         """A job that was already running (a resume): show only its new output."""
@@ -268,15 +297,16 @@ class BuildSteps(RunContext):
             if status is not None and status.state == "exited" and not is_alive(task.handle):
                 self._agent_ended(task, status)
 
-    def _batch_start_point(self) -> tuple[str, list[str]]:
-        """What every new worktree of a batch starts from: the integration head, plus
-        the ignored files (.env) to copy in."""
-        return (
-            self.workspace.rev(self.state.integration_branch),
-            self.workspace.ignored_files(self.options.copy_ignored),
+    def _batch_start_point(self, tasks: list[TaskState]) -> BatchStart:
+        """What every new worktree of a batch starts from, asked of git once per batch."""
+        workspace = self.workspace
+        return BatchStart(
+            workspace.rev(self.state.integration_branch),
+            workspace.ignored_files(self.options.copy_ignored),
+            workspace.existing_branches([task.branch for task in tasks]),
         )
 
-    def _prepare_worktree(self, task: TaskState, start: str, ignored: list[str]) -> bool:
+    def _prepare_worktree(self, task: TaskState, start: BatchStart) -> bool:
         """Make the task's worktree, or check the one its last attempt left (a retry
         works on top of it); False, with the task failed and why, if it cannot be used."""
         worktree = Path(task.worktree)
@@ -285,9 +315,10 @@ class BuildSteps(RunContext):
             if problem:
                 self._cannot_start(task, "left-branch", problem)
             return not problem
+        exists = None if start.branches is None else task.branch in start.branches
         try:
-            created = self.workspace.add_worktree(worktree, task.branch, start)
-            self.workspace.copy_files(ignored, worktree)
+            created = self.workspace.add_worktree(worktree, task.branch, start.commit, exists)
+            self.workspace.copy_files(start.ignored, worktree)
         except (GitError, OSError) as error:
             self._cannot_start(
                 task,
@@ -296,7 +327,7 @@ class BuildSteps(RunContext):
             )
             return False
         if created or not task.start_commit:
-            task.start_commit = start  # from now on the conflict monitor looks at it
+            task.start_commit = start.commit  # from now on the conflict monitor looks at it
         return True
 
     def _cannot_start(self, task: TaskState, reason: str, message: str) -> None:

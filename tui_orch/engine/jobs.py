@@ -268,11 +268,13 @@ class LogTail:
         self._keep(data[:first_end])
         lines = [self._take_partial()]
         if first_end < last:
-            middle = data[first_end + 1 : last].decode("utf-8", errors="replace").split("\n")
-            if any(line.endswith("\r") for line in middle):
-                middle = [line.removesuffix("\r") for line in middle]
+            # Every line here ends in "\n", so a "\r\n" is a line's own CRLF ending.
+            text = data[first_end + 1 : last].decode("utf-8", errors="replace")
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").removesuffix("\r")
+            middle = text.split("\n")
             # A line under a quarter of the limit in characters is under it in bytes.
-            if any(len(line) > MAX_LINE_BYTES // 4 for line in middle):
+            if max(map(len, middle)) > MAX_LINE_BYTES // 4:
                 middle = [_cut(line, 0) for line in middle]
             lines.extend(middle)
         self._keep(data[last + 1 :])

@@ -71,6 +71,15 @@ class Workspace:
             == 0
         )
 
+    def existing_branches(self, branches: list[str]) -> frozenset[str]:
+        """Which of these branches exist: one git call for many `branch_exists`."""
+        if not branches:
+            return frozenset()
+        # Patterns match whole path components: refs/heads/a also lists refs/heads/a/b.
+        refs = [f"refs/heads/{branch}" for branch in branches]
+        out = self.git("for-each-ref", "--format=%(refname)", *refs).stdout
+        return frozenset(ref.removeprefix("refs/heads/") for ref in set(refs) & set(out.split()))
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         done = self.git("merge-base", "--is-ancestor", ancestor, descendant, check=False)
         return done.returncode == 0
@@ -123,33 +132,40 @@ class Workspace:
 
     # -- changing --------------------------------------------------------------
 
-    def add_worktree(self, path: Path, branch: str, start: str) -> bool:
+    def add_worktree(self, path: Path, branch: str, start: str, exists: bool | None = None) -> bool:
         """Create branch at start and check it out in a new worktree at path: all or
         nothing. git can fail half way (a post-checkout hook that fails leaves the
         worktree and branch made); what this call made is then removed again, and a
         branch that already existed is checked out, never re-created or deleted.
+        ``exists``, when the caller knows it (see `existing_branches`), saves asking git.
         True when the branch was made here (at start)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with self.lock.held():
-            existed = self.branch_exists(branch)
+            existed = self.branch_exists(branch) if exists is None else exists
             create = () if existed else ("-b", branch)
             target = (branch,) if existed else (start,)
             args = ["worktree", "add", "--quiet", *create, str(path), *target]
             done = run_git(args, self.root, check=False)
             if done.returncode != 0:
-                self._undo_add(path, None if existed else branch)
+                self._undo_add(path, None if existed else (branch, start))
                 raise GitError(args, done.returncode, done.stdout, done.stderr)
         return not existed
 
-    def _undo_add(self, path: Path, new_branch: str | None) -> None:
-        """Remove a worktree (and a branch) that a failed `worktree add` left; lock held."""
+    def _undo_add(self, path: Path, new_branch: tuple[str, str] | None) -> None:
+        """Remove a worktree (and a branch made at start) that a failed `worktree add`
+        left; lock held. A branch with any commit of its own is never deleted, so even a
+        wrong guess that it was new loses nothing."""
         if any(info.path == path for info in self.worktrees()):
             run_git(["worktree", "remove", "-f", "-f", str(path)], self.root, check=False)
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
         run_git(["worktree", "prune"], self.root, check=False)
-        if new_branch and self.branch_exists(new_branch):
-            run_git(["branch", "-D", "--quiet", new_branch], self.root, check=False)
+        if new_branch is None:
+            return
+        branch, start = new_branch
+        tip = self.git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+        if tip.returncode == 0 and tip.stdout.strip() == self.rev(start):
+            run_git(["branch", "-D", "--quiet", branch], self.root, check=False)
 
     def remove_worktree(self, path: Path, force: bool = False) -> None:
         args = ["worktree", "remove", str(path)]
