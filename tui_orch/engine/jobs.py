@@ -218,12 +218,16 @@ class LogTail:
     def __init__(self, path: Path, offset: int = 0) -> None:
         self.path = path
         self.offset = offset
+        self.size_seen = 0  # the file's size when last read: a quiet file is only stat'd
         self._partial = bytearray()
         self._dropped = 0
 
     def read_lines(self) -> list[str]:
         """Lines completed since the last call."""
         try:
+            self.size_seen = os.stat(self.path).st_size
+            if self.size_seen <= self.offset:
+                return []
             with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
                 data = handle.read(MAX_READ_PER_TICK)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -42,8 +43,30 @@ class WatchedJob:
     tail: LogTail = field(init=False)
     log_offset: int = 0
 
+    _status: SupervisorStatus | None = field(default=None, init=False)
+    _status_key: tuple[int, int, int] | None = field(default=None, init=False)
+
     def __post_init__(self) -> None:
         self.tail = LogTail(self.files.log, self.log_offset)
+
+    def status(self) -> SupervisorStatus | None:
+        """The supervisor's status, read and parsed again only when its file changed: it
+        is replaced whole (a new inode each time), so a quiet job costs one stat."""
+        try:
+            stat = os.stat(self.files.status)
+        except FileNotFoundError:
+            self._status = self._status_key = None
+            return None
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if key != self._status_key:
+            self._status, self._status_key = read_status(self.files), key
+        return self._status
+
+    def supervisor_alive(self) -> bool:
+        """Our own child's exit is known without reading /proc (and reaps it)."""
+        if self.process is not None:
+            return self.process.poll() is None
+        return is_alive(self.handle)
 
 
 @dataclass
@@ -66,11 +89,9 @@ def _read_tick(jobs: list[WatchedJob]) -> _Tick:
     """One pass over all jobs (runs in a worker thread)."""
     tick = _Tick({}, {})
     for job in jobs:
-        if job.process is not None:
-            job.process.poll()  # reap our own child supervisors, no zombies
-        status = read_status(job.files)
+        status = job.status()
         ended = status is not None and status.state == "exited"
-        if not ended and not is_alive(job.handle):
+        if not ended and not job.supervisor_alive():
             status = read_status(job.files)  # it may have finished just now
             ended = True
             if status is None or status.state != "exited":
@@ -78,7 +99,8 @@ def _read_tick(jobs: list[WatchedJob]) -> _Tick:
         # A job that has ended is still read one bounded chunk per tick, so a flood it
         # left behind never has to fit in memory at once.
         lines = job.tail.read_lines()
-        caught_up = job.tail.at_end()
+        # The size was taken after the status was read: for an ended job, it is final.
+        caught_up = job.tail.offset >= job.tail.size_seen
         tick.backlog = tick.backlog or not caught_up
         if ended and caught_up:
             lines += job.tail.finish()

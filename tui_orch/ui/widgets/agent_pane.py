@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
@@ -60,6 +61,8 @@ class AgentPane(TailView, can_focus=True):
         self.header = Text()
         self.badge_row = Text()
         self._header_strips: dict[int, Strip] = {}
+        self._header_style: Style | None = None
+        self._header_facts: tuple[object, ...] = ()
 
     def on_mount(self) -> None:
         self.refresh_header()
@@ -100,6 +103,20 @@ class AgentPane(TailView, can_focus=True):
         self.refresh_header()
 
     def refresh_header(self) -> None:
+        # Asked twice a second for every pane: nothing is built unless a fact changed.
+        facts = (
+            self.number,
+            self.task_id,
+            self.agent,
+            self.state,
+            elapsed_text(self.elapsed),
+            self.line_count,
+            self.files_changed,
+            tuple(self.badges),
+        )
+        if facts == self._header_facts:
+            return
+        self._header_facts = facts
         icon = STATE_ICONS.get(self.state, "?")
         header = Text(no_wrap=True, overflow="ellipsis")
         header.append(f"{self.number} ", style="dim")
@@ -124,10 +141,23 @@ class AgentPane(TailView, can_focus=True):
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
 
+    @property
+    def header_style(self) -> Style:
+        """Worked out once per restyle: Textual walks every ancestor for it, and each
+        running pane's header is drawn again every second."""
+        if self._header_style is None:
+            self._header_style = self.get_component_rich_style("agent-pane--header")
+        return self._header_style
+
+    def notify_style_update(self) -> None:
+        self._header_style = None
+        self._header_strips = {}
+        super().notify_style_update()
+
     def render_header(self, y: int, width: int) -> Strip:
         strip = self._header_strips.get(y)
         if strip is None or strip.cell_length != width:
-            style = self.get_component_rich_style("agent-pane--header")
+            style = self.header_style
             text = self.header if y == 0 else self.badge_row
             segments = text.render(self.app.console)
             strip = Strip(segments).apply_style(style).crop_extend(0, width, style)

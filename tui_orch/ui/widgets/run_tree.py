@@ -5,12 +5,13 @@ from __future__ import annotations
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from tui_orch.ui.text_utils import elapsed_text
+from tui_orch.ui.text_utils import elapsed_text, minutes_text
 from tui_orch.ui.widgets.agent_pane import STATE_ICONS, state_word
 
 
 class RunTree(Tree[str]):
-    """Batches -> tasks; a task's label shows icon, id, state word and elapsed time."""
+    """Batches -> tasks; a task's label shows icon, id, state word and elapsed time
+    (in whole minutes while it runs)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("run", id=id)
@@ -34,7 +35,10 @@ class RunTree(Tree[str]):
         if node is None:
             return
         icon = STATE_ICONS.get(state, "?")
-        label = f"{icon} {task_id}  {state_word(state)}  {elapsed_text(elapsed)}"
+        # A running task's time moves here a minute at a time (its pane has the seconds):
+        # the whole tree is drawn again for any label that changes.
+        time = minutes_text(elapsed) if state == "running" else elapsed_text(elapsed)
+        label = f"{icon} {task_id}  {state_word(state)}  {time}".rstrip()
         if self._labels.get(task_id) != label:
             self._labels[task_id] = label
             node.set_label(label)

@@ -31,6 +31,9 @@ from tui_orch.ui.text_utils import clean_line
 _BLANK = object()
 # Finished rows are kept for this many (width, look) pairs per pane.
 LOOKS_KEPT = 3
+# Rows marked dirty that are drawn again one by one over the last answer (a header);
+# more, and the whole crop is handed to Textual.
+REDRAWN_ROWS_MAX = 2
 
 
 class FinishedRows:
@@ -78,6 +81,8 @@ class TailView(Widget):
         # Finished rows for the last few looks and widths: maximising a pane and
         # restoring it, or moving the focus away and back, finds its rows still there.
         self._finished: dict[tuple[object, ...], FinishedRows] = {}
+        # What render_lines was last asked (crop, look, filters) and answered.
+        self._last_rendered: tuple[tuple[object, ...], list[Strip]] | None = None
 
     @property
     def line_style(self) -> Style:
@@ -152,6 +157,38 @@ class TailView(Widget):
         dirty: set[int] | None = getattr(cache, "_dirty_lines", None)
         if not isinstance(finished, dict) or not isinstance(dirty, set):
             return super().render_lines(crop)  # another Textual: draw every row
+        # Textual asks every widget under any change on screen for all its rows (a pane
+        # whose neighbour printed a line, or whose clock turned): with the same crop and
+        # look, the last answer holds but for the rows marked dirty since; when those
+        # are a few (a header), only they are drawn again.
+        app = self.app
+        asked = (
+            crop,
+            self._look,
+            app.ansi_theme,
+            app.native_ansi_color,
+            tuple(self.get_line_filters()),
+        )
+        last = self._last_rendered
+        if last is not None and last[0] == asked and self._look is not None:
+            stale = [y for y in crop.line_range if y in dirty or y not in finished]
+            if len(stale) <= REDRAWN_ROWS_MAX:
+                strips = last[1]
+                if stale:
+                    strips = strips.copy()
+                    for y in stale:
+                        row = Region(crop.x, y, crop.width, 1)
+                        strips[y - crop.y] = super().render_lines(row)[0]
+                    self._last_rendered = (asked, strips)
+                return strips
+        strips = self._render_lines(crop, finished, dirty)
+        self._last_rendered = (asked, strips)
+        return strips
+
+    def _render_lines(
+        self, crop: Region, finished: dict[int, Strip], dirty: set[int]
+    ) -> list[Strip]:
+        """Every row of crop, the finished ones handed to Textual's cache first."""
         body = self._body_rows(crop)
         if not body:
             return super().render_lines(crop)
