@@ -376,8 +376,8 @@ def record_starts(app: OrchApp, started: list[float]) -> None:
                 started.append(time.perf_counter())
             bridge(event)  # type: ignore[arg-type]
 
-        def drain(self) -> object:
-            return bridge.drain()
+        def drain(self, limit: int | None = None) -> object:
+            return bridge.drain(limit)
 
     app.bridge = RecordingBridge()  # type: ignore[assignment]
 
