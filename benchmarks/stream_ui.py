@@ -376,8 +376,8 @@ def record_starts(app: OrchApp, started: list[float]) -> None:
                 started.append(time.perf_counter())
             bridge(event)  # type: ignore[arg-type]
 
-        def drain(self, limit: int | None = None) -> object:
-            return bridge.drain(limit)
+        def drain(self) -> object:
+            return bridge.drain()
 
     app.bridge = RecordingBridge()  # type: ignore[assignment]
 

@@ -10,7 +10,6 @@ from tests.ui.conftest import wait_until
 from tui_orch.engine import events as ev
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.app import OrchApp
-from tui_orch.ui.bridge import EngineBridge
 from tui_orch.ui.messages import EngineEventArrived
 from tui_orch.ui.widgets.agent_pane import AgentPane
 
@@ -73,16 +72,3 @@ async def test_a_pane_with_nothing_new_is_not_drawn_again_and_shows_the_right_ro
         assert all(relit[y] is not after[y] for y in range(len(after)))
         assert "right says one" in screen_text(app)
 
-
-def test_a_frame_takes_the_output_that_waited_longest_and_loses_none() -> None:
-    """A frame draws a few panes: those whose lines waited longest; the rest wait."""
-    bridge = EngineBridge(OrchApp(Launch()))
-    for task_id in ("one", "two", "three"):
-        bridge(ev.AgentOutput(run_id="r", task_id=task_id, lines=(f"{task_id} 1",)))
-    first = bridge.drain(2)
-    assert list(first) == ["one", "two"]
-    bridge(ev.AgentOutput(run_id="r", task_id="one", lines=("one 2", "one 3")))
-    second = bridge.drain(2)
-    assert list(second) == ["three", "one"]  # three waited longer than one's new lines
-    assert list(second["one"].lines) == ["one 2", "one 3"] and second["one"].count == 2
-    assert bridge.drain(2) == {}

@@ -49,10 +49,9 @@ from tui_orch.ui.toasts import first_clause
 FRAME_SECONDS = 1 / 30
 YOUNG_COLLECTION_EVERY = 10_000  # allocations; see `on_mount`
 FRAMES_BEFORE_SLEEP = 30  # a second without output: the frame timer sleeps until there is
-# Drawing costs about the same per changed pane, so a frame draws at most this many: 16
-# busy panes are each drawn 10 times a second, in frames that each stay short (a frame
-# of all 16 holds the loop for 30-50 ms), and agents, git and keys keep the CPU they need.
-PANES_PER_FRAME = 5
+# Drawing costs about the same per changed pane; a flood across many panes is drawn less
+# often (16 busy panes: 10 times a second) so agents, git and keys keep the CPU they need.
+PANE_DRAWS_PER_SECOND = 160
 
 
 class OrchApp(App[int]):
@@ -81,6 +80,7 @@ class OrchApp(App[int]):
         self.result_code = 0
         self.quiet_frames = 0
         self.flush_sleeping = False
+        self.next_flush = 0.0
         # The user's own settings (theme, whether `x` asks): small files, read once.
         self.settings = load_settings(launch.repo)
 
@@ -252,10 +252,13 @@ class OrchApp(App[int]):
         """Once per frame: hand each pane the lines that arrived since the last frame.
 
         After a second without output the timer sleeps (an idle app wakes for nothing);
-        the next output wakes it. At most PANES_PER_FRAME panes get theirs, those that
-        waited longest; the others' lines wait in the bridge for the next frame.
+        the next output wakes it. The more panes the last frame drew, the longer until
+        the next (see PANE_DRAWS_PER_SECOND); lines wait in the bridge meanwhile.
         """
-        pending = self.bridge.drain(PANES_PER_FRAME)
+        now = time.monotonic()
+        if now < self.next_flush:
+            return
+        pending = self.bridge.drain()
         if not pending:
             self.quiet_frames += 1
             if self.quiet_frames >= FRAMES_BEFORE_SLEEP:
@@ -269,6 +272,8 @@ class OrchApp(App[int]):
             else:
                 return
         self.quiet_frames = 0
+        # A little early: the timer's ticks jitter, and a tick just short would wait a frame.
+        self.next_flush = now + len(pending) / PANE_DRAWS_PER_SECOND - FRAME_SECONDS / 2
         with self.batch_update():
             for key, output in pending.items():
                 self.dashboard.show_output(key, output)

@@ -2,9 +2,9 @@
 
 The engine may call us from its event loop or from its worker threads. Output lines are
 not forwarded one by one: they collect in a bounded buffer per pane and the app drains
-them once per frame (about 30 times a second), a few panes a frame. A pane only shows
-a tail, so when a flood arrives only the newest lines are kept; the count still covers
-every line, and the full text is on disk for the log viewer.
+them once per frame (about 30 times a second). A pane only shows a tail, so when a
+flood arrives only the newest lines are kept; the count still covers every line, and
+the full text is on disk for the log viewer.
 """
 
 from __future__ import annotations
@@ -48,13 +48,8 @@ class EngineBridge:
             return
         self.target.post_message(EngineEventArrived(event))
 
-    def drain(self, limit: int | None = None) -> dict[str, PendingOutput]:
-        """Take what was buffered since the last call: for every pane, or for the
-        ``limit`` panes whose output has waited longest (the others keep theirs)."""
+    def drain(self) -> dict[str, PendingOutput]:
+        """Take everything buffered since the last call."""
         with self._lock:
-            if limit is None or len(self._pending) <= limit:
-                pending, self._pending = self._pending, {}
-            else:
-                oldest = list(self._pending)[:limit]
-                pending = {key: self._pending.pop(key) for key in oldest}
+            pending, self._pending = self._pending, {}
         return pending
