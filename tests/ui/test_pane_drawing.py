@@ -71,4 +71,3 @@ async def test_a_pane_with_nothing_new_is_not_drawn_again_and_shows_the_right_ro
         relit = right.render_lines(Region(0, 0, *right.outer_size))
         assert all(relit[y] is not after[y] for y in range(len(after)))
         assert "right says one" in screen_text(app)
-
