@@ -138,6 +138,29 @@ async def test_plan_screen_skips_a_task_and_its_dependents(make_app: MakeApp) ->
     assert not (setup.demo.repo / "src/shop/models.py").exists()
 
 
+async def test_the_plan_approved_on_screen_runs_even_if_its_file_changed_since(
+    make_app: MakeApp,
+) -> None:
+    """What the user saw checked and approved is what runs; an edit made to the file
+    after it was shown (without `r` to re-check) changes nothing, and the run keeps the
+    approved text as its plan."""
+    setup = make_app()
+    app = setup.app
+    plan_file = setup.demo.plan
+    approved = plan_file.read_text()
+    async with app.run_test(size=SIZE) as pilot:
+        await at_plan(pilot, app)
+        changed = approved.replace("max_parallel: 4", "max_parallel: 1", 1)
+        assert changed != approved
+        plan_file.write_text(changed)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: len(app.orchestrator.running_task_ids()) == 2)
+        orchestrator = app.orchestrator
+        assert orchestrator.plan.max_parallel != 1
+        assert orchestrator.store.plan_copy(orchestrator.state.run_id).read_text() == approved
+        setup.open_gate()
+
+
 async def test_editing_the_plan_rechecks_it_and_shows_errors_with_lines(
     make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ import dataclasses
 from pathlib import Path
 
 from tui_orch.engine.approvals import Approver
-from tui_orch.engine.check import check_plan
+from tui_orch.engine.check import CheckReport, check_plan
 from tui_orch.engine.config import load_settings
 from tui_orch.engine.events import EventSink
 from tui_orch.engine.locations import check_worktree_root, default_worktree_root
@@ -40,7 +40,7 @@ def open_workspace(repo_dir: Path | None) -> Workspace:
 
 
 def prepare_new_run(
-    plan_path: Path,
+    plan: Path | CheckReport,
     repo_dir: Path | None,
     approver: Approver,
     emit: EventSink,
@@ -48,10 +48,12 @@ def prepare_new_run(
 ) -> Orchestrator:
     """Check the plan and every precondition, then return a run ready to start.
 
+    ``plan``: a plan file, checked here; or a plan the user has seen checked and
+    approved, which is then what runs (its file is not read again).
     Every check comes before anything is created: a refusal leaves no trace.
     """
     workspace = open_workspace(repo_dir)
-    report = check_plan(plan_path, workspace.root)
+    report = plan if isinstance(plan, CheckReport) else check_plan(plan, workspace.root)
     plan = report.plan
     assert plan.base is not None  # checked against the repository above
     check_base_tree_clean(workspace, plan.base)

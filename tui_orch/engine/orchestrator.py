@@ -273,8 +273,7 @@ class Orchestrator(BuildSteps, FinishSteps):
         state = self.state
         run_dir = self.store.run_dir(state.run_id)
         try:
-            plan_text = Path(self.plan.source).read_text(encoding="utf-8")
-            self.store.plan_copy(state.run_id).write_text(plan_text, encoding="utf-8")
+            self.store.plan_copy(state.run_id).write_text(self.plan.text, encoding="utf-8")
             self.store.save(state)
             self.workspace.add_worktree(
                 Path(state.integration_worktree), state.integration_branch, state.base_start

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui_orch.engine.batches import Batch, find_cycles, plan_batches
@@ -109,6 +109,9 @@ class Plan:
     tasks: tuple[Task, ...]
     conflicts: ConflictPolicy = field(default_factory=ConflictPolicy)
     agent_nice: int = DEFAULT_AGENT_NICE
+    # The text it was checked from: what a run keeps as its plan, never the file read
+    # again (the file may have changed since it was checked and approved).
+    text: str = ""
 
     def task(self, task_id: str) -> Task:
         return next(task for task in self.tasks if task.id == task_id)
@@ -171,7 +174,7 @@ def parse_plan(text: str, label: str, settings: Settings, repo: RepoInfo | None 
     plan = _PlanBuilder(reader, settings, repo).build(items, root)
     if reader.problems or plan is None:
         raise InputError(reader.problems)
-    return plan
+    return replace(plan, text=text)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import BatchDecision
+from tui_orch.engine.check import CheckReport
 from tui_orch.engine.config import load_settings, remember_theme, user_config_path
 from tui_orch.engine.launch import prepare_new_run, prepare_resume
 from tui_orch.engine.orchestrator import Orchestrator, RunBusy
@@ -128,18 +129,18 @@ class OrchApp(App[int]):
         if decision is None and self.orchestrator is None:
             self.exit(0, return_code=0)
 
-    async def start_from_plan(self, decision: BatchDecision) -> str | None:
-        """Create the run (called by the plan screen); returns why it cannot start, if so.
+    async def start_from_plan(self, decision: BatchDecision, report: CheckReport) -> str | None:
+        """Run the plan the plan screen checked and showed (called by it when approved);
+        returns why it cannot start, if so.
 
-        Reading the plan again and asking git about the repository takes tens of
-        milliseconds: in a thread, so the screen does not freeze at the key press.
+        Asking git about the repository takes tens of milliseconds: in a thread, so the
+        screen does not freeze at the key press.
         """
-        assert self.launch.plan is not None
         approver = self._approver(first_batch=decision)
         try:
             orchestrator = await asyncio.to_thread(
                 prepare_new_run,
-                self.launch.plan,
+                report,
                 self.launch.repo,
                 approver,
                 self.engine_events,

@@ -56,7 +56,7 @@ The plan as it will run: each batch, its tasks, their agents and files.
         self,
         plan_path: Path,
         repo: Path | None,
-        start: Callable[[BatchDecision], Awaitable[str | None]],
+        start: Callable[[BatchDecision, CheckReport], Awaitable[str | None]],
     ) -> None:
         super().__init__(id="plan-screen")
         self.plan_path = plan_path
@@ -128,7 +128,8 @@ The plan as it will run: each batch, its tasks, their agents and files.
             return
         decision = BatchDecision.approve(frozenset(self.query_one(BatchTable).skipped))
         # Awaited in the app's key handling, so a second key waits until this is done.
-        refusal = await self.start(decision)
+        # The plan as checked and shown here runs, even if its file changed since.
+        refusal = await self.start(decision, self.report)
         if refusal:
             self.notify(refusal, severity="error", title="cannot start", timeout=30, markup=False)
             return
