@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tui_orch.engine.exits import AgentExit, ExitReason
 from tui_orch.engine.jobs import (
     MAX_LINE_BYTES,
     MAX_READ_PER_TICK,
@@ -248,7 +249,7 @@ def test_timeout_sends_term_then_kill_after_grace_to_an_agent_that_ignores_term(
     job = Job(tmp_path, IGNORES_TERM, timeout=0.5, grace=0.7)
     status = job.wait()
     elapsed = time.monotonic() - job.started
-    assert status.reason == "timeout"
+    assert status.reason == ExitReason.TIMEOUT
     assert status.signal == signal.SIGKILL
     assert status.exit_code == 128 + signal.SIGKILL
     log = job.log()
@@ -263,7 +264,7 @@ def test_timeout_of_an_agent_that_obeys_term_records_its_own_exit(tmp_path: Path
     job = Job(tmp_path, OBEYS_TERM, timeout=0.3, grace=10)
     status = job.wait()
     elapsed = time.monotonic() - job.started
-    assert status.reason == "timeout"
+    assert status.reason == ExitReason.TIMEOUT
     assert (status.exit_code, status.signal) == (5, None)
     assert job.log() == b"ready\ngot TERM, leaving\n"
     assert elapsed < 5  # no waiting for the 10 s grace period
@@ -272,7 +273,7 @@ def test_timeout_of_an_agent_that_obeys_term_records_its_own_exit(tmp_path: Path
 def test_no_timeout_when_the_agent_ends_in_time(tmp_path: Path) -> None:
     job = Job(tmp_path, [sys.executable, "-c", "print('quick')"], timeout=5, grace=1)
     status = job.wait()
-    assert (status.reason, status.exit_code) == ("exited", 0)
+    assert (status.reason, status.exit_code) == (ExitReason.EXITED, 0)
 
 
 def test_stop_job_stops_the_agent_with_reason_stopped(tmp_path: Path) -> None:
@@ -280,7 +281,7 @@ def test_stop_job_stops_the_agent_with_reason_stopped(tmp_path: Path) -> None:
     job.wait_for_log(b"ready\n")
     stop_job(job.handle, job.files)
     status = job.wait()
-    assert status.reason == "stopped"
+    assert status.reason == ExitReason.STOPPED
     assert (status.exit_code, status.signal) == (5, None)
     assert job.log() == b"ready\ngot TERM, leaving\n"
 
@@ -293,7 +294,7 @@ def test_stop_job_kills_an_agent_that_ignores_term_after_grace(tmp_path: Path) -
     assert wait_until_stopped(job.handle, 10)
     took = time.monotonic() - asked
     status = job.wait()
-    assert status.reason == "stopped"
+    assert status.reason == ExitReason.STOPPED
     assert status.signal == signal.SIGKILL
     assert b"got TERM, ignoring it\n" in job.log()
     assert 0.4 <= took < 5, took
@@ -303,7 +304,7 @@ def test_stop_job_right_after_start_job_records_stopped(tmp_path: Path) -> None:
     job = Job(tmp_path, [sys.executable, "-c", "import time; time.sleep(30)"], grace=1)
     stop_job(job.handle, job.files)
     status = job.wait()
-    assert status.reason == "stopped"
+    assert status.reason == ExitReason.STOPPED
 
 
 def test_stop_job_kills_the_agent_group_when_its_supervisor_is_gone(tmp_path: Path) -> None:
@@ -396,7 +397,7 @@ def test_a_daemon_holding_the_pipe_does_not_keep_the_job_running(tmp_path: Path)
         """,
     )
     status = job.wait(timeout=10)
-    assert (status.reason, status.exit_code) == ("exited", 0)
+    assert (status.reason, status.exit_code) == (ExitReason.EXITED, 0)
     assert time.monotonic() - job.started < 6
     assert b"agent done\n" in job.log()
 
@@ -412,7 +413,7 @@ def test_a_daemon_holding_the_pipe_does_not_keep_the_job_running(tmp_path: Path)
 def test_a_program_that_does_not_exist_fails_to_start(tmp_path: Path, program: str) -> None:
     job = Job(tmp_path, [program, "--flag"])
     status = job.wait()
-    assert status.reason == "failed-to-start"
+    assert status.reason == ExitReason.FAILED_TO_START
     assert status.exit_code == 127
     assert status.agent_pid is None
     assert program in status.message
@@ -790,3 +791,25 @@ def test_watch_jobs_follows_several_jobs_to_their_own_ends(tmp_path: Path) -> No
     assert len(lines["missing"]) == 1 and lines["missing"][0].startswith("tui-orch: cannot start")
     for job in jobs.values():
         job.process.wait(5)
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "succeeded", "state", "label"),
+    [
+        ("exited", 0, True, "succeeded", "exited 0"),
+        ("exited", 3, False, "failed", "exited 3"),
+        ("timeout", 143, False, "timed-out", "timed out"),
+        ("stopped", 143, False, "stopped", "stopped"),
+        ("failed-to-start", 127, False, "failed", "could not start"),
+        ("lost", None, False, "failed", "lost"),
+        ("left-branch", 0, False, "failed", "exited 0 but left its branch"),
+        ("a-reason-of-a-later-version", 0, False, "failed", "exited 0"),
+    ],
+)
+def test_how_an_agent_ended_reads_the_same_everywhere(
+    reason: str, code: int | None, succeeded: bool, state: str, label: str
+) -> None:
+    """One definition of success and of the words for each end (engine, console, app);
+    a reason this version does not know is never a success."""
+    ended = AgentExit(reason, code)
+    assert (ended.succeeded, ended.state, ended.label) == (succeeded, state, label)

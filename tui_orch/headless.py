@@ -21,7 +21,8 @@ from tui_orch.engine.approvals import (
     MergeRequest,
     ProblemsRequest,
 )
-from tui_orch.engine.state import RunState, exit_words
+from tui_orch.engine.exits import AgentExit, ExitReason
+from tui_orch.engine.state import RunState
 from tui_orch.tables import format_table, plural
 from tui_orch.terminal_safe import printable, printable_line
 
@@ -66,7 +67,7 @@ class ConsoleReporter:
                     self._prefixed(event.task_id, printable_line(line)) for line in event.lines
                 )
             case ev.AgentExited():
-                how = exit_words(event.reason, event.exit_code)
+                how = AgentExit(event.reason, event.exit_code).label
                 return self._prefixed(event.task_id, f"{how} after {event.duration:.1f}s")
             case ev.TaskCommitted() if event.commits == 0:
                 return self._prefixed(
@@ -149,7 +150,7 @@ def summary_table(state: RunState) -> str:
                 [
                     task_id,
                     task.phase.value
-                    if task.reason in ("", "exited")
+                    if task.reason in ("", ExitReason.EXITED)
                     else f"{task.phase} ({task.reason})",
                     "-" if task.exit_code is None else str(task.exit_code),
                     "-" if duration is None else f"{duration:.1f}s",

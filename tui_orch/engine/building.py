@@ -22,6 +22,7 @@ from tui_orch.engine.approvals import (
 from tui_orch.engine.batches import dependents
 from tui_orch.engine.commands import render_argv
 from tui_orch.engine.conflicts import WorktreeView
+from tui_orch.engine.exits import AgentExit, ExitReason
 from tui_orch.engine.gitcli import GitError, first_line
 from tui_orch.engine.jobs import (
     SupervisorStatus,
@@ -37,7 +38,6 @@ from tui_orch.engine.run_types import RunStopped
 from tui_orch.engine.state import (
     TaskPhase,
     TaskState,
-    exit_words,
 )
 from tui_orch.engine.watcher import WatchedJob, watch_jobs
 
@@ -313,7 +313,7 @@ class BuildSteps(RunContext):
         if worktree.exists():
             problem = self._branch_problem(task)
             if problem:
-                self._cannot_start(task, "left-branch", problem)
+                self._cannot_start(task, ExitReason.LEFT_BRANCH, problem)
             return not problem
         exists = None if start.branches is None else task.branch in start.branches
         try:
@@ -322,7 +322,7 @@ class BuildSteps(RunContext):
         except (GitError, OSError) as error:
             self._cannot_start(
                 task,
-                "failed-to-start",
+                ExitReason.FAILED_TO_START,
                 f"its worktree {worktree} could not be created ({first_line(error)})",
             )
             return False
@@ -473,12 +473,12 @@ class BuildSteps(RunContext):
         task.reason = status.reason or "exited"
         task.agent_pid = status.agent_pid
         task.message = status.message
-        succeeded = status.reason == "exited" and status.exit_code == 0
+        succeeded = AgentExit(status.reason, status.exit_code).succeeded
         if succeeded:
             problem = self._branch_problem(task)
             if problem:
                 succeeded = False
-                task.reason, task.message = "left-branch", problem
+                task.reason, task.message = ExitReason.LEFT_BRANCH, problem
         task.phase = TaskPhase.SUCCEEDED if succeeded else TaskPhase.FAILED
         self.emit(
             ev.AgentExited,
@@ -515,14 +515,14 @@ class BuildSteps(RunContext):
         sentences = []
         for task in failed:
             log = self.store.task_files(self.state.run_id, task.id).log
-            if task.reason == "timeout":
+            if task.reason == ExitReason.TIMEOUT:
                 timeout = self.plan.timeout_for(self.plan.task(task.id))
                 why = f"its agent ran past its {timeout:g}s timeout and was stopped"
-            elif task.reason == "stopped":
+            elif task.reason == ExitReason.STOPPED:
                 why = "its agent was stopped"
-            elif task.reason in ("failed-to-start", "lost"):
+            elif task.reason in (ExitReason.FAILED_TO_START, ExitReason.LOST):
                 why = task.message or "its agent could not be run"
-            elif task.reason == "left-branch":
+            elif task.reason == ExitReason.LEFT_BRANCH:
                 sentences.append(f"task '{task.id}' failed: {task.message}; its log is {log}")
                 continue
             else:
@@ -624,7 +624,7 @@ class BuildSteps(RunContext):
                 outcomes,
                 warnings,
                 blocked,
-                failed={t.id: exit_words(t.reason, t.exit_code) for t in failed},
+                failed={t.id: AgentExit(t.reason, t.exit_code).label for t in failed},
                 dependents={
                     task_id: tuple(sorted(dependents(needs, {task_id}), key=self._position))
                     for task_id in left_out_candidates

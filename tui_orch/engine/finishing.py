@@ -15,6 +15,7 @@ from tui_orch.engine.approvals import (
 )
 from tui_orch.engine.cleanup import clean_run
 from tui_orch.engine.conflicts import Conflict
+from tui_orch.engine.exits import AgentExit
 from tui_orch.engine.interfaces import check_interfaces
 from tui_orch.engine.jobs import start_job
 from tui_orch.engine.merge import merge_into
@@ -179,7 +180,7 @@ class FinishSteps(RunContext):
             )
             status = results["validate"]
             record.exit_code, record.reason = status.exit_code, status.reason
-            record.passed = status.reason == "exited" and status.exit_code == 0
+            record.passed = AgentExit(status.reason, status.exit_code).succeeded
             self._save()
             self.emit(
                 ev.ValidationResult,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui_orch.engine.exits import AgentExit
 from tui_orch.engine.jobs import (
     JobFiles,
     JobHandle,
@@ -56,8 +57,7 @@ def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
     if task.phase is TaskPhase.RUNNING:
         status = read_status(files)
         if status is not None and status.state == "exited":
-            ok = status.reason == "exited" and status.exit_code == 0
-            state = "exited" if ok else "failed"
+            state = "exited" if AgentExit(status.reason, status.exit_code).succeeded else "failed"
             exit_code, reason = status.exit_code, status.reason
             if status.ended_at and task.started_at:
                 duration = status.ended_at - task.started_at

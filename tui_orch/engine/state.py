@@ -46,17 +46,6 @@ class RunPhase(StrEnum):
         return self is RunPhase.MERGED
 
 
-def exit_words(reason: str, exit_code: int | None) -> str:
-    """How an agent ended, in a few words: the console and the merge screen say it so."""
-    return {
-        "timeout": "timed out",
-        "stopped": "stopped",
-        "failed-to-start": "could not start",
-        "lost": "lost",
-        "left-branch": f"exited {exit_code} but left its branch",
-    }.get(reason, f"exited {exit_code}")
-
-
 @dataclass
 class TaskState:
     """Everything known about one task in one run."""

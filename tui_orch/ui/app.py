@@ -28,6 +28,7 @@ from tui_orch.engine import events as ev
 from tui_orch.engine.approvals import BatchDecision
 from tui_orch.engine.check import CheckReport
 from tui_orch.engine.config import load_settings, remember_theme, user_config_path
+from tui_orch.engine.exits import AgentExit
 from tui_orch.engine.launch import prepare_new_run, prepare_resume
 from tui_orch.engine.orchestrator import Orchestrator, RunBusy
 from tui_orch.engine.preconditions import PreconditionFailed
@@ -38,7 +39,7 @@ from tui_orch.ui.approver import ApprovalScreens, ScreenApprover
 from tui_orch.ui.bridge import VALIDATOR_KEY, EngineBridge
 from tui_orch.ui.messages import OpenDiff, OpenLog, RestartTask, RunEnded, StopTask
 from tui_orch.ui.screens.confirm import ConfirmModal, QuitModal
-from tui_orch.ui.screens.dashboard import EXIT_STATES, DashboardScreen
+from tui_orch.ui.screens.dashboard import DashboardScreen
 from tui_orch.ui.screens.diff_viewer import DiffScreen
 from tui_orch.ui.screens.help import HelpModal
 from tui_orch.ui.screens.log_viewer import LogScreen
@@ -215,7 +216,7 @@ class OrchApp(App[int]):
         for task_id, task in state.tasks.items():
             if task.phase is not TaskPhase.PENDING:
                 failed = task.phase is TaskPhase.FAILED
-                word = EXIT_STATES.get(task.reason, "failed") if failed else task.phase.value
+                word = AgentExit(task.reason, task.exit_code).state if failed else task.phase.value
                 self.dashboard.task_states[task_id] = word
         self.engine_worker = self.run_worker(
             self._run_engine(orchestrator),

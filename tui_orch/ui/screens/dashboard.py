@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static, Tree
 
 from tui_orch.engine import events as ev
-from tui_orch.engine.state import exit_words
+from tui_orch.engine.exits import AgentExit
 from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
 from tui_orch.ui.messages import (
     EngineEventArrived,
@@ -36,14 +36,6 @@ from tui_orch.ui.widgets.steady_footer import SteadyFooter
 # Drawing sixteen new panes in one frame holds the screen for about 70 ms: new panes
 # after the first few appear this many per frame instead.
 PANES_SHOWN_PER_FRAME = 4
-
-# Task states shown for an AgentExited reason other than a clean exit.
-EXIT_STATES = {
-    "timeout": "timed-out",
-    "stopped": "stopped",
-    "failed-to-start": "failed",
-    "lost": "failed",
-}
 
 # Elapsed times, line counts and the status bar are brought up to date this often.
 TICK_SECONDS = 0.5
@@ -193,15 +185,13 @@ not failed) are not offered in the footer.
                 self._set_state(event.task_id, "running")
             case ev.AgentExited():
                 self.clocks.setdefault(event.task_id, TaskClock(started=now)).ended = now
-                ok = event.reason == "exited" and event.exit_code == 0
-                state = "succeeded" if ok else EXIT_STATES.get(event.reason, "failed")
-                self._set_state(event.task_id, state)
-                if not ok:
+                ended = AgentExit(event.reason, event.exit_code)
+                self._set_state(event.task_id, ended.state)
+                if not ended.succeeded:
                     self.toasts.show(
                         "failed tasks",
-                        f"{event.task_id}: {exit_words(event.reason, event.exit_code)}; "
-                        "l opens its log, r restarts it",
-                        title=f"{event.task_id} {state_word(state)}",
+                        f"{event.task_id}: {ended.label}; l opens its log, r restarts it",
+                        title=f"{event.task_id} {state_word(ended.state)}",
                         severity="error",
                         more="see the panes and the run tree",
                     )
