@@ -27,12 +27,12 @@ from pathlib import Path
 
 import yaml
 
-from tui_orch.engine.approvals import ApproveEverything
-from tui_orch.engine.events import Event
-from tui_orch.engine.launch import prepare_new_run
-from tui_orch.engine.merge import merge_into
-from tui_orch.engine.orchestrator import RunOptions
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.merge import merge_into
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run.approvals import ApproveEverything
+from tui_orch.engine.run.events import Event
+from tui_orch.engine.run.launch import prepare_new_run
+from tui_orch.engine.run.orchestrator import RunOptions
 
 AGENTS = 4
 AGENT_SECONDS = 2.0

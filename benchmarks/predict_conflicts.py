@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tui_orch.engine.conflicts import ConflictMonitor, WorktreeView  # noqa: E402
-from tui_orch.engine.predict import predictions_available  # noqa: E402
-from tui_orch.engine.worktrees import Workspace  # noqa: E402
+from tui_orch.engine.conflicts.monitor import ConflictMonitor, WorktreeView  # noqa: E402
+from tui_orch.engine.conflicts.predict import predictions_available  # noqa: E402
+from tui_orch.engine.repository.worktrees import Workspace  # noqa: E402
 
 SHARED = 200  # files in the base commit that worktrees edit
 

@@ -366,7 +366,7 @@ class AppRun:
 
 def record_starts(app: OrchApp, started: list[float]) -> None:
     """Note the time of each AgentStarted the engine sends the app's bridge."""
-    from tui_orch.engine.events import AgentStarted
+    from tui_orch.engine.run.events import AgentStarted
 
     bridge = app.bridge
 
@@ -430,7 +430,7 @@ async def running_app(work: Path, load: Load, poll_interval: float = 0.1) -> Asy
     Afterwards the agents are let finish; each must have succeeded (else the numbers
     would mean nothing), and the app quits.
     """
-    from tui_orch.engine.orchestrator import RunOptions
+    from tui_orch.engine.run.orchestrator import RunOptions
     from tui_orch.launch_spec import Launch
     from tui_orch.ui.app import OrchApp
 

@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 
 from tui_orch.demo.project import create_demo  # noqa: E402
-from tui_orch.engine.orchestrator import RunOptions  # noqa: E402
-from tui_orch.engine.runs import stop_run  # noqa: E402
-from tui_orch.engine.state import RunStore  # noqa: E402
-from tui_orch.engine.worktrees import Workspace  # noqa: E402
+from tui_orch.engine.repository.worktrees import Workspace  # noqa: E402
+from tui_orch.engine.run.orchestrator import RunOptions  # noqa: E402
+from tui_orch.engine.run.runs import stop_run  # noqa: E402
+from tui_orch.engine.run.state import RunStore  # noqa: E402
 from tui_orch.launch_spec import Launch  # noqa: E402
 from tui_orch.ui.app import OrchApp  # noqa: E402
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui_orch.engine.batches import CycleError, find_cycles, plan_batches
+from tui_orch.engine.plans.batches import CycleError, find_cycles, plan_batches
 
 
 @st.composite

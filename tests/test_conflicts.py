@@ -31,8 +31,8 @@ from tests.run_helpers import (
     script_agent,
     write_plan,
 )
-from tui_orch.engine.conflicts import ConflictMonitor, WorktreeView
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.conflicts.monitor import ConflictMonitor, WorktreeView
+from tui_orch.engine.repository.worktrees import Workspace
 
 Event = dict[str, object]
 

@@ -22,7 +22,7 @@ def engine_modules() -> list[str]:
 
 
 def test_there_are_engine_modules_to_check() -> None:
-    assert "tui_orch.engine.plan" in engine_modules()
+    assert "tui_orch.engine.plans.plan" in engine_modules()
 
 
 def test_importing_every_engine_module_loads_no_ui_library() -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.run_helpers import script_agent, write_plan
-from tui_orch.engine import events as ev
-from tui_orch.engine.approvals import ApproveEverything
-from tui_orch.engine.launch import prepare_new_run
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.approvals import ApproveEverything
+from tui_orch.engine.run.launch import prepare_new_run
 
 
 def run_and_collect_output(

@@ -19,8 +19,8 @@ import pytest
 
 from tests.conftest import git
 from tests.run_helpers import branches, worktree_paths
-from tui_orch.engine.gitcli import GitLock
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.gitcli import GitLock
+from tui_orch.engine.repository.worktrees import Workspace
 
 ROUNDS = 3
 WORKERS = 16
@@ -206,7 +206,7 @@ PROCESS_WORKER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from tui_orch.engine.worktrees import Workspace
+    from tui_orch.engine.repository.worktrees import Workspace
 
     repo, root, label, go = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     workspace = Workspace(repo)

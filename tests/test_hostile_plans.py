@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import run_cli
-from tui_orch.engine.plan import Plan, load_plan
-from tui_orch.engine.problems import InputError
+from tui_orch.engine.plans.plan import Plan, load_plan
+from tui_orch.engine.plans.problems import InputError
 
 PLAN = "plan.yaml"
 SECONDS = 1.0

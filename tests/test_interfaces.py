@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_orch.engine.interfaces import InterfaceProblem, check_interfaces
+from tui_orch.engine.conflicts.interfaces import InterfaceProblem, check_interfaces
 
 
 def write(root: Path, files: Mapping[str, str | bytes]) -> list[str]:

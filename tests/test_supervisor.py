@@ -22,8 +22,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui_orch.engine.exits import AgentExit, ExitReason
-from tui_orch.engine.jobs import (
+from tui_orch.engine.agents.exits import AgentExit, ExitReason
+from tui_orch.engine.agents.jobs import (
     MAX_LINE_BYTES,
     MAX_READ_PER_TICK,
     JobFiles,
@@ -37,8 +37,8 @@ from tui_orch.engine.jobs import (
     stop_job,
     wait_until_stopped,
 )
-from tui_orch.engine.supervisor import process_start_time, to_json, write_atomic
-from tui_orch.engine.watcher import WatchedJob, watch_jobs
+from tui_orch.engine.agents.supervisor import process_start_time, to_json, write_atomic
+from tui_orch.engine.agents.watcher import WatchedJob, watch_jobs
 
 MB = 1024 * 1024
 
@@ -549,7 +549,7 @@ def test_the_supervisor_module_runs_a_spec(tmp_path: Path) -> None:
         status_path=str(tmp_path / "status.json"),
     ).save(spec)
     done = subprocess.run(
-        [sys.executable, "-m", "tui_orch.engine.supervisor", str(spec)],
+        [sys.executable, "-m", "tui_orch.engine.agents.supervisor", str(spec)],
         capture_output=True,
         timeout=15,
     )
@@ -562,7 +562,7 @@ def test_the_supervisor_module_runs_a_spec(tmp_path: Path) -> None:
 
 def test_the_supervisor_module_wants_exactly_one_argument() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "tui_orch.engine.supervisor"],
+        [sys.executable, "-m", "tui_orch.engine.agents.supervisor"],
         capture_output=True,
         text=True,
         timeout=15,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tui_orch.engine.triage import Mode, mode_for, triage_plan
+from tui_orch.engine.plans.triage import Mode, mode_for, triage_plan
 
 
 @pytest.mark.parametrize(

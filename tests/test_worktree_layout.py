@@ -22,8 +22,8 @@ from tests.run_helpers import (
     worktrees_home,
     write_plan,
 )
-from tui_orch.engine.gitcli import GitError
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.gitcli import GitError
+from tui_orch.engine.repository.worktrees import Workspace
 
 WRITE_OWNED = """
 print(f"working in {pathlib.Path.cwd()}", flush=True)

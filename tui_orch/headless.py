@@ -12,8 +12,9 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from tui_orch.engine import events as ev
-from tui_orch.engine.approvals import (
+from tui_orch.engine.agents.exits import AgentExit, ExitReason
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.approvals import (
     BatchDecision,
     BatchRequest,
     FinalRequest,
@@ -21,8 +22,7 @@ from tui_orch.engine.approvals import (
     MergeRequest,
     ProblemsRequest,
 )
-from tui_orch.engine.exits import AgentExit, ExitReason
-from tui_orch.engine.state import RunState
+from tui_orch.engine.run.state import RunState
 from tui_orch.tables import format_table, plural
 from tui_orch.terminal_safe import printable, printable_line
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui_orch.engine.orchestrator import RunOptions
+from tui_orch.engine.run.orchestrator import RunOptions
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ import pytest
 from textual.pilot import Pilot
 
 from tui_orch.demo.project import Demo, create_demo
-from tui_orch.engine.orchestrator import RunOptions
-from tui_orch.engine.runs import stop_run
-from tui_orch.engine.state import RunStore
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run.orchestrator import RunOptions
+from tui_orch.engine.run.runs import stop_run
+from tui_orch.engine.run.state import RunStore
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.app import OrchApp
 

@@ -12,10 +12,10 @@ from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from tests.ui.conftest import MakeApp, at_plan, screen_name, start_batch_one, wait_until
-from tui_orch.engine import events as ev
-from tui_orch.engine.jobs import is_alive
-from tui_orch.engine.state import RunStore, TaskPhase
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.agents.jobs import is_alive
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.state import RunStore, TaskPhase
 from tui_orch.launch_spec import Launch
 from tui_orch.ui import line_index
 from tui_orch.ui.app import OrchApp
@@ -806,7 +806,7 @@ async def test_enter_on_the_plan_screen_starts_the_run(make_app: MakeApp) -> Non
 async def test_blocking_problems_are_listed_one_per_line_as_plain_text() -> None:
     from textual.app import App
 
-    from tui_orch.engine.approvals import ProblemsRequest
+    from tui_orch.engine.run.approvals import ProblemsRequest
     from tui_orch.ui.screens.problems import ProblemsScreen
 
     problems = ("src/a.py imports [b] from src/b.py, which is gone", "src/c.py does not compile")
@@ -858,7 +858,7 @@ async def test_an_approval_waits_and_never_takes_keys_typed_for_a_search(
 
 def write_user_config(text: str) -> Path:
     """The user's own config file (under this test's XDG_CONFIG_HOME), as they wrote it."""
-    from tui_orch.engine.config import user_config_path
+    from tui_orch.engine.plans.config import user_config_path
 
     config = user_config_path()
     config.parent.mkdir(parents=True, exist_ok=True)

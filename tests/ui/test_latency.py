@@ -23,10 +23,10 @@ import pytest
 
 from benchmarks.stream_ui import KeyLatency, Load, make_repo, send_key
 from tests.ui.conftest import at_plan, wait_until
-from tui_orch.engine.orchestrator import RunOptions
-from tui_orch.engine.runs import stop_run
-from tui_orch.engine.state import RunStore
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run.orchestrator import RunOptions
+from tui_orch.engine.run.runs import stop_run
+from tui_orch.engine.run.state import RunStore
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.app import OrchApp
 from tui_orch.ui.screens.dashboard import DashboardScreen

@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.geometry import Region
 
 from tests.ui.conftest import wait_until
-from tui_orch.engine import events as ev
+from tui_orch.engine.run import events as ev
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.app import OrchApp
 from tui_orch.ui.messages import EngineEventArrived

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from tui_orch import __version__
 from tui_orch.cli import plan_commands, run_commands, run_inspection
 from tui_orch.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from tui_orch.engine.orchestrator import RunBusy
-from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.problems import InputError
+from tui_orch.engine.plans.problems import InputError
+from tui_orch.engine.run.orchestrator import RunBusy
+from tui_orch.engine.run.preconditions import PreconditionFailed
 from tui_orch.terminal_safe import printable
 
 Handler = Callable[[argparse.Namespace], int]

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from tui_orch.cli.common import EXIT_OK, add_repo_option
-from tui_orch.engine.check import CheckReport, check_plan, find_repo
-from tui_orch.engine.config import load_settings
-from tui_orch.engine.problems import InputError
-from tui_orch.engine.triage import Mode, mode_for
+from tui_orch.engine.plans.check import CheckReport, check_plan, find_repo
+from tui_orch.engine.plans.config import load_settings
+from tui_orch.engine.plans.problems import InputError
+from tui_orch.engine.plans.triage import Mode, mode_for
 from tui_orch.tables import format_table
 
 

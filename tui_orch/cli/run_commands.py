@@ -11,13 +11,13 @@ from typing import Any
 
 from tui_orch.cli.common import EXIT_BAD_INPUT, EXIT_OK, add_repo_option
 from tui_orch.demo.project import DEFAULT_PACE, DemoDirNotEmpty, create_demo
-from tui_orch.engine.approvals import ApproveEverything, Approver
-from tui_orch.engine.events import EventSink
-from tui_orch.engine.launch import open_workspace, prepare_new_run, prepare_resume
-from tui_orch.engine.orchestrator import Orchestrator, RunOptions
-from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.runs import load_run, stop_run
-from tui_orch.engine.state import RunStore
+from tui_orch.engine.run.approvals import ApproveEverything, Approver
+from tui_orch.engine.run.events import EventSink
+from tui_orch.engine.run.launch import open_workspace, prepare_new_run, prepare_resume
+from tui_orch.engine.run.orchestrator import Orchestrator, RunOptions
+from tui_orch.engine.run.preconditions import PreconditionFailed
+from tui_orch.engine.run.runs import load_run, stop_run
+from tui_orch.engine.run.state import RunStore
 from tui_orch.headless import (
     ConsoleReporter,
     JsonReporter,

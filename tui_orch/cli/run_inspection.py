@@ -10,12 +10,12 @@ import time
 from typing import Any
 
 from tui_orch.cli.common import EXIT_FAILED, EXIT_OK, add_repo_option
-from tui_orch.engine.cleanup import clean_run, cleanable_run_ids, load_for_cleaning
-from tui_orch.engine.jobs import read_status
-from tui_orch.engine.launch import open_workspace
-from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.runs import find_log, load_run, run_view
-from tui_orch.engine.state import RunStore, UnreadableRun
+from tui_orch.engine.agents.jobs import read_status
+from tui_orch.engine.run.cleanup import clean_run, cleanable_run_ids, load_for_cleaning
+from tui_orch.engine.run.launch import open_workspace
+from tui_orch.engine.run.preconditions import PreconditionFailed
+from tui_orch.engine.run.runs import find_log, load_run, run_view
+from tui_orch.engine.run.state import RunStore, UnreadableRun
 from tui_orch.tables import format_table
 from tui_orch.terminal_safe import printable
 

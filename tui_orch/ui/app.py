@@ -24,16 +24,16 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from tui_orch.engine import events as ev
-from tui_orch.engine.approvals import BatchDecision
-from tui_orch.engine.check import CheckReport
-from tui_orch.engine.config import load_settings, remember_theme, user_config_path
-from tui_orch.engine.exits import AgentExit
-from tui_orch.engine.launch import prepare_new_run, prepare_resume
-from tui_orch.engine.orchestrator import Orchestrator, RunBusy
-from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.problems import InputError
-from tui_orch.engine.state import TaskPhase
+from tui_orch.engine.agents.exits import AgentExit
+from tui_orch.engine.plans.check import CheckReport
+from tui_orch.engine.plans.config import load_settings, remember_theme, user_config_path
+from tui_orch.engine.plans.problems import InputError
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.approvals import BatchDecision
+from tui_orch.engine.run.launch import prepare_new_run, prepare_resume
+from tui_orch.engine.run.orchestrator import Orchestrator, RunBusy
+from tui_orch.engine.run.preconditions import PreconditionFailed
+from tui_orch.engine.run.state import TaskPhase
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.approver import ApprovalScreens, ScreenApprover
 from tui_orch.ui.bridge import VALIDATOR_KEY, EngineBridge

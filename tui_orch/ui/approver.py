@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from textual.app import App
 from textual.screen import Screen
 
-from tui_orch.engine.approvals import (
+from tui_orch.engine.run.approvals import (
     BatchDecision,
     BatchRequest,
     FinalRequest,

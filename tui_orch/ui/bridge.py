@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from textual.message_pump import MessagePump
 
-from tui_orch.engine.events import AgentOutput, Event, ValidationOutput
+from tui_orch.engine.run.events import AgentOutput, Event, ValidationOutput
 from tui_orch.ui.messages import EngineEventArrived
 
 VALIDATOR_KEY = "validate"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from tui_orch.engine.events import Event
-from tui_orch.engine.orchestrator import RunResult
+from tui_orch.engine.run.events import Event
+from tui_orch.engine.run.orchestrator import RunResult
 
 
 class EngineEventArrived(Message):

@@ -15,8 +15,8 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static, Tree
 
-from tui_orch.engine import events as ev
-from tui_orch.engine.exits import AgentExit
+from tui_orch.engine.agents.exits import AgentExit
+from tui_orch.engine.run import events as ev
 from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
 from tui_orch.ui.messages import (
     EngineEventArrived,

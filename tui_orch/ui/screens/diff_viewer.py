@@ -16,7 +16,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from tui_orch.engine.snapshots import FileChange, changed_files, file_diff, snapshot_tree
+from tui_orch.engine.repository.snapshots import FileChange, changed_files, file_diff, snapshot_tree
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 
 # Lines of one file's diff drawn at most (2,000 highlight in about 50 ms).

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from tui_orch.engine.approvals import FinalRequest, MergeDecision, MergeRequest, TaskOutcome
+from tui_orch.engine.run.approvals import FinalRequest, MergeDecision, MergeRequest, TaskOutcome
 from tui_orch.ui.approver import AnswerLater
 from tui_orch.ui.messages import OpenDiff
 from tui_orch.ui.text_utils import clean_line

@@ -16,9 +16,9 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui_orch.engine.approvals import BatchDecision, BatchRequest
-from tui_orch.engine.check import CheckReport, check_plan
-from tui_orch.engine.problems import InputError, Problem
+from tui_orch.engine.plans.check import CheckReport, check_plan
+from tui_orch.engine.plans.problems import InputError, Problem
+from tui_orch.engine.run.approvals import BatchDecision, BatchRequest
 from tui_orch.ui.approver import AnswerLater
 from tui_orch.ui.widgets.batch_table import BatchTable
 from tui_orch.ui.widgets.steady_footer import SteadyFooter

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui_orch.engine.approvals import ProblemsRequest
+from tui_orch.engine.run.approvals import ProblemsRequest
 from tui_orch.ui.approver import AnswerLater
 from tui_orch.ui.widgets.steady_footer import SteadyFooter
 

@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from tui_orch.engine.batches import dependents
-from tui_orch.engine.plan import Task
+from tui_orch.engine.plans.batches import dependents
+from tui_orch.engine.plans.plan import Task
 
 COLUMNS = ("batch", "task", "agent", "files", "depends on", "note")
 SKIPPED = "skipped"

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import tui_orch
-from tui_orch.engine.supervisor import process_start_time, write_atomic
+from tui_orch.engine.agents.supervisor import process_start_time, write_atomic
 
 READ_CHUNK = 64 * 1024
 # One tick reads at most this much per job: a flood can neither starve the other jobs
@@ -34,7 +34,7 @@ STARTUP_WAIT = 5.0  # how long a stop waits for a just-started supervisor to be 
 PACKAGE_PARENT = str(Path(tui_orch.__file__).resolve().parent.parent)
 SUPERVISOR_LAUNCH = (
     f"import sys; sys.path.insert(0, {PACKAGE_PARENT!r}); "
-    "from tui_orch.engine.supervisor import main; sys.exit(main())"
+    "from tui_orch.engine.agents.supervisor import main; sys.exit(main())"
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tui_orch.engine.problems import InputError, Problem
+from tui_orch.engine.plans.problems import InputError, Problem
 
 # A plan nests about 5 levels (plan > tasks > task > files > file); 64 leaves plenty of room
 # and keeps the walks that still recurse (`Located.plain`, the plan checks) far from any limit.

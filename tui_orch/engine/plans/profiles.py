@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from tui_orch.engine.commands import PLACEHOLDERS, placeholders_in
-from tui_orch.engine.fields import FieldReader
-from tui_orch.engine.located_yaml import Located
-from tui_orch.engine.problems import did_you_mean
+from tui_orch.engine.plans.commands import PLACEHOLDERS, placeholders_in
+from tui_orch.engine.plans.fields import FieldReader
+from tui_orch.engine.plans.located_yaml import Located
+from tui_orch.engine.plans.problems import did_you_mean
 
 OUTPUT_FORMATS: tuple[str, ...] = ("text",)
 PROFILE_FIELDS = ("command", "format", "timeout", "env")

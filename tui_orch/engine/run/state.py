@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
-from tui_orch.engine.jobs import JobFiles, JobHandle, write_json_atomic
-from tui_orch.engine.preconditions import PreconditionFailed
+from tui_orch.engine.agents.jobs import JobFiles, JobHandle, write_json_atomic
+from tui_orch.engine.run.preconditions import PreconditionFailed
 
 STATE_VERSION = 1
 

@@ -13,33 +13,33 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui_orch.engine import events as ev
-from tui_orch.engine.approvals import (
-    MergeDecision,
-    MergeRequest,
-    TaskOutcome,
-)
-from tui_orch.engine.batches import dependents
-from tui_orch.engine.commands import render_argv
-from tui_orch.engine.conflicts import WorktreeView
-from tui_orch.engine.exits import AgentExit, ExitReason
-from tui_orch.engine.gitcli import GitError, first_line
-from tui_orch.engine.jobs import (
+from tui_orch.engine.agents.exits import AgentExit, ExitReason
+from tui_orch.engine.agents.jobs import (
     SupervisorStatus,
     is_alive,
     last_lines,
     read_status,
     start_job,
 )
-from tui_orch.engine.merge import merge_into
-from tui_orch.engine.plan import Task
-from tui_orch.engine.run_context import RunContext
-from tui_orch.engine.run_types import RunStopped
-from tui_orch.engine.state import (
+from tui_orch.engine.agents.watcher import WatchedJob, watch_jobs
+from tui_orch.engine.conflicts.monitor import WorktreeView
+from tui_orch.engine.plans.batches import dependents
+from tui_orch.engine.plans.commands import render_argv
+from tui_orch.engine.plans.plan import Task
+from tui_orch.engine.repository.gitcli import GitError, first_line
+from tui_orch.engine.repository.merge import merge_into
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.approvals import (
+    MergeDecision,
+    MergeRequest,
+    TaskOutcome,
+)
+from tui_orch.engine.run.run_context import RunContext
+from tui_orch.engine.run.run_types import RunStopped
+from tui_orch.engine.run.state import (
     TaskPhase,
     TaskState,
 )
-from tui_orch.engine.watcher import WatchedJob, watch_jobs
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from tui_orch.engine.located_yaml import Located, describe
-from tui_orch.engine.problems import Problem, did_you_mean
+from tui_orch.engine.plans.located_yaml import Located, describe
+from tui_orch.engine.plans.problems import Problem, did_you_mean
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 _DURATION_EXAMPLES = "a duration such as 600, '90s', '30m' or '1h30m'"

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_orch.engine.gitcli import GitError, GitLock, GitResult, common_dir, run_git
+from tui_orch.engine.repository.gitcli import GitError, GitLock, GitResult, common_dir, run_git
 
 FALLBACK_IDENTITY = ("-c", "user.name=tui-orch", "-c", "user.email=tui-orch@localhost")
 # A gc (pack-refs, worktree prune) started by one of our commits could race the

@@ -6,9 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
-from tui_orch.engine.gitcli import MIN_GIT_VERSION, git_version
-from tui_orch.engine.plan import Plan
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.plans.plan import Plan
+from tui_orch.engine.repository.gitcli import MIN_GIT_VERSION, git_version
+from tui_orch.engine.repository.worktrees import Workspace
 
 
 class PreconditionFailed(Exception):

@@ -11,21 +11,21 @@ import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tui_orch.engine.batches import Batch, find_cycles, plan_batches
-from tui_orch.engine.config import Settings, load_settings, read_text
-from tui_orch.engine.conflict_policy import (
+from tui_orch.engine.conflicts.policy import (
     DEFAULT_INTERVAL,
     DEFAULT_POLICY,
     KINDS,
     POLICIES,
     ConflictPolicy,
 )
-from tui_orch.engine.fields import FieldReader
-from tui_orch.engine.located_yaml import Located, describe, parse_yaml, shorten
-from tui_orch.engine.paths import PathRefused, check_inside_repo, normalise_owned_path
-from tui_orch.engine.problems import InputError, did_you_mean
-from tui_orch.engine.profiles import AgentProfile, read_profiles, unknown_profile
-from tui_orch.engine.repo import RepoInfo
+from tui_orch.engine.plans.batches import Batch, find_cycles, plan_batches
+from tui_orch.engine.plans.config import Settings, load_settings, read_text
+from tui_orch.engine.plans.fields import FieldReader
+from tui_orch.engine.plans.located_yaml import Located, describe, parse_yaml, shorten
+from tui_orch.engine.plans.paths import PathRefused, check_inside_repo, normalise_owned_path
+from tui_orch.engine.plans.problems import InputError, did_you_mean
+from tui_orch.engine.plans.profiles import AgentProfile, read_profiles, unknown_profile
+from tui_orch.engine.repository.repo import RepoInfo
 
 PLAN_FIELDS = (
     "goal",

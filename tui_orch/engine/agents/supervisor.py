@@ -328,7 +328,7 @@ def _become_subreaper() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m tui_orch.engine.supervisor SPEC", file=sys.stderr)
+        print("usage: python -m tui_orch.engine.agents.supervisor SPEC", file=sys.stderr)
         return 2
     with open(args[0], "rb") as handle:
         spec = marshal.load(handle)

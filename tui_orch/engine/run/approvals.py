@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tui_orch.engine.plan import Task
+from tui_orch.engine.plans.plan import Task
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from tui_orch.engine.approvals import Approver
-from tui_orch.engine.check import CheckReport, check_plan
-from tui_orch.engine.config import load_settings
-from tui_orch.engine.events import EventSink
-from tui_orch.engine.locations import check_worktree_root, default_worktree_root
-from tui_orch.engine.orchestrator import Orchestrator, RunOptions
-from tui_orch.engine.preconditions import (
+from tui_orch.engine.plans.check import CheckReport, check_plan
+from tui_orch.engine.plans.config import load_settings
+from tui_orch.engine.repository.locations import check_worktree_root, default_worktree_root
+from tui_orch.engine.repository.relocate import inside_git_dir
+from tui_orch.engine.repository.repo import NotARepository, read_repo
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run.approvals import Approver
+from tui_orch.engine.run.events import EventSink
+from tui_orch.engine.run.orchestrator import Orchestrator, RunOptions
+from tui_orch.engine.run.preconditions import (
     PreconditionFailed,
     check_base_tree_clean,
     check_branch_namespace,
@@ -22,10 +25,7 @@ from tui_orch.engine.preconditions import (
     check_creatable,
     check_git_version,
 )
-from tui_orch.engine.relocate import inside_git_dir
-from tui_orch.engine.repo import NotARepository, read_repo
-from tui_orch.engine.state import RunStore
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.run.state import RunStore
 
 
 def open_workspace(repo_dir: Path | None) -> Workspace:

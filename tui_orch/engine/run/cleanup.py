@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui_orch.engine.gitcli import GitError, first_line
-from tui_orch.engine.locations import repo_folder_name
-from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.runs import live_agents
-from tui_orch.engine.state import RunState, RunStore, TaskState, UnreadableRun
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.gitcli import GitError, first_line
+from tui_orch.engine.repository.locations import repo_folder_name
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run.preconditions import PreconditionFailed
+from tui_orch.engine.run.runs import live_agents
+from tui_orch.engine.run.state import RunState, RunStore, TaskState, UnreadableRun
 
 BRANCH_PREFIX = "tui-orch"
 # tui-orch/<run>/<task>, the run id as `RunStore.new_run_id` makes it.

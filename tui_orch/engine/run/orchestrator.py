@@ -19,22 +19,23 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-from tui_orch.engine import events as ev
-from tui_orch.engine.approvals import (
+from tui_orch.engine.agents.jobs import SupervisorStatus, stop_job, wait_until_stopped
+from tui_orch.engine.conflicts.monitor import ConflictMonitor
+from tui_orch.engine.conflicts.predict import predictions_available
+from tui_orch.engine.plans.plan import Plan, load_plan
+from tui_orch.engine.repository.gitcli import GitError, first_line
+from tui_orch.engine.repository.locations import default_worktree_root, run_worktree_dir
+from tui_orch.engine.repository.relocate import inside_git_dir, move_out_of_git_dir
+from tui_orch.engine.repository.repo import read_repo
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.approvals import (
     Approver,
     BatchRequest,
 )
-from tui_orch.engine.building import BuildSteps
-from tui_orch.engine.conflicts import ConflictMonitor
-from tui_orch.engine.finishing import FinishSteps
-from tui_orch.engine.gitcli import GitError, first_line
-from tui_orch.engine.jobs import SupervisorStatus, stop_job, wait_until_stopped
-from tui_orch.engine.locations import default_worktree_root, run_worktree_dir
-from tui_orch.engine.plan import Plan, load_plan
-from tui_orch.engine.predict import predictions_available
-from tui_orch.engine.relocate import inside_git_dir, move_out_of_git_dir
-from tui_orch.engine.repo import read_repo
-from tui_orch.engine.run_types import (
+from tui_orch.engine.run.building import BuildSteps
+from tui_orch.engine.run.finishing import FinishSteps
+from tui_orch.engine.run.run_types import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_MERGED,
@@ -44,15 +45,14 @@ from tui_orch.engine.run_types import (
     RunResult,
     RunStopped,
 )
-from tui_orch.engine.runs import live_agents
-from tui_orch.engine.state import (
+from tui_orch.engine.run.runs import live_agents
+from tui_orch.engine.run.state import (
     RunPhase,
     RunState,
     RunStore,
     TaskPhase,
     TaskState,
 )
-from tui_orch.engine.worktrees import Workspace
 from tui_orch.tables import plural
 
 __all__ = ["EXIT_FAILED", "Orchestrator", "RunBusy", "RunOptions", "RunResult", "RunStopped"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui_orch.engine.gitcli import MERGE_TREE_GIT_VERSION, git_version, run_git
+from tui_orch.engine.repository.gitcli import MERGE_TREE_GIT_VERSION, git_version, run_git
 
 FIXED_IDENTITY = {
     "GIT_AUTHOR_NAME": "tui-orch",

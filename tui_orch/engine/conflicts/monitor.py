@@ -19,11 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from tui_orch.engine.conflict_policy import DEFAULT_POLICY
-from tui_orch.engine.gitcli import run_git
-from tui_orch.engine.predict import ConflictPredictor
-from tui_orch.engine.problems import quote_list
-from tui_orch.engine.snapshots import snapshot_tree
+from tui_orch.engine.conflicts.policy import DEFAULT_POLICY
+from tui_orch.engine.conflicts.predict import ConflictPredictor
+from tui_orch.engine.plans.problems import quote_list
+from tui_orch.engine.repository.gitcli import run_git
+from tui_orch.engine.repository.snapshots import snapshot_tree
 
 SNAPSHOT_THREADS = 4
 FINGERPRINT_MAX_FILES = 20_000

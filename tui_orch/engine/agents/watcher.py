@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from tui_orch.engine.jobs import (
+from tui_orch.engine.agents.jobs import (
     JobFiles,
     JobHandle,
     LogTail,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_orch.engine.gitcli import GitError
-from tui_orch.engine.locations import run_worktree_dir
-from tui_orch.engine.state import RunState
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.gitcli import GitError
+from tui_orch.engine.repository.locations import run_worktree_dir
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run.state import RunState
 
 
 def inside_git_dir(state: RunState, workspace: Workspace) -> bool:

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui_orch.engine.fields import FieldReader
-from tui_orch.engine.located_yaml import parse_yaml
-from tui_orch.engine.problems import InputError, Problem
-from tui_orch.engine.profiles import (
+from tui_orch.engine.plans.fields import FieldReader
+from tui_orch.engine.plans.located_yaml import parse_yaml
+from tui_orch.engine.plans.problems import InputError, Problem
+from tui_orch.engine.plans.profiles import (
     AgentProfile,
     builtin_profiles,
     read_profiles,

@@ -14,7 +14,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from tui_orch.engine.preconditions import PreconditionFailed, check_creatable
+from tui_orch.engine.run.preconditions import PreconditionFailed, check_creatable
 
 
 def data_home() -> Path:

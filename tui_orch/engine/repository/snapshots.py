@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_orch.engine.gitcli import run_git
+from tui_orch.engine.repository.gitcli import run_git
 
 
 @dataclass(frozen=True)

@@ -8,26 +8,26 @@ import os
 from pathlib import Path
 from typing import NoReturn
 
-from tui_orch.engine import events as ev
-from tui_orch.engine.approvals import (
+from tui_orch.engine.agents.exits import AgentExit
+from tui_orch.engine.agents.jobs import start_job
+from tui_orch.engine.agents.watcher import WatchedJob, watch_jobs
+from tui_orch.engine.conflicts.interfaces import check_interfaces
+from tui_orch.engine.conflicts.monitor import Conflict
+from tui_orch.engine.repository.merge import merge_into
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.approvals import (
     FinalRequest,
     ProblemsRequest,
 )
-from tui_orch.engine.cleanup import clean_run
-from tui_orch.engine.conflicts import Conflict
-from tui_orch.engine.exits import AgentExit
-from tui_orch.engine.interfaces import check_interfaces
-from tui_orch.engine.jobs import start_job
-from tui_orch.engine.merge import merge_into
-from tui_orch.engine.preconditions import tracked_changes
-from tui_orch.engine.run_context import RunContext
-from tui_orch.engine.run_types import EXIT_FAILED, EXIT_MERGED, NothingToMerge, RunStopped
-from tui_orch.engine.state import (
+from tui_orch.engine.run.cleanup import clean_run
+from tui_orch.engine.run.preconditions import tracked_changes
+from tui_orch.engine.run.run_context import RunContext
+from tui_orch.engine.run.run_types import EXIT_FAILED, EXIT_MERGED, NothingToMerge, RunStopped
+from tui_orch.engine.run.state import (
     RunPhase,
     TaskPhase,
     ValidationState,
 )
-from tui_orch.engine.watcher import WatchedJob, watch_jobs
 
 
 class FinishSteps(RunContext):

@@ -5,21 +5,21 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from tui_orch.engine import events as ev
-from tui_orch.engine.approvals import (
+from tui_orch.engine.conflicts.monitor import Conflict, ConflictMonitor
+from tui_orch.engine.plans.plan import Plan
+from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.approvals import (
     Approver,
 )
-from tui_orch.engine.conflicts import Conflict, ConflictMonitor
-from tui_orch.engine.plan import Plan
-from tui_orch.engine.run_types import RunOptions
-from tui_orch.engine.state import (
+from tui_orch.engine.run.run_types import RunOptions
+from tui_orch.engine.run.state import (
     RunState,
     RunStore,
 )
-from tui_orch.engine.worktrees import Workspace
 
 if TYPE_CHECKING:
-    from tui_orch.engine.building import LiveBuild
+    from tui_orch.engine.run.building import LiveBuild
 
 
 class RunContext:

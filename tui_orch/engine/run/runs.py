@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui_orch.engine.exits import AgentExit
-from tui_orch.engine.jobs import (
+from tui_orch.engine.agents.exits import AgentExit
+from tui_orch.engine.agents.jobs import (
     JobFiles,
     JobHandle,
     is_alive,
@@ -17,8 +17,8 @@ from tui_orch.engine.jobs import (
     stop_job,
     wait_until_stopped,
 )
-from tui_orch.engine.preconditions import PreconditionFailed
-from tui_orch.engine.state import RunState, RunStore, TaskPhase, TaskState, UnreadableRun
+from tui_orch.engine.run.preconditions import PreconditionFailed
+from tui_orch.engine.run.state import RunState, RunStore, TaskPhase, TaskState, UnreadableRun
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_orch.engine.gitcli import run_git
-from tui_orch.engine.worktrees import Workspace
+from tui_orch.engine.repository.gitcli import run_git
+from tui_orch.engine.repository.worktrees import Workspace
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_orch.engine.batches import Batch
-from tui_orch.engine.plan import Plan, load_plan
-from tui_orch.engine.problems import InputError, Problem
-from tui_orch.engine.repo import NotARepository, RepoInfo, enclosing_repo, read_repo
-from tui_orch.engine.triage import Triage, triage_plan
+from tui_orch.engine.plans.batches import Batch
+from tui_orch.engine.plans.plan import Plan, load_plan
+from tui_orch.engine.plans.problems import InputError, Problem
+from tui_orch.engine.plans.triage import Triage, triage_plan
+from tui_orch.engine.repository.repo import NotARepository, RepoInfo, enclosing_repo, read_repo
 
 
 @dataclass(frozen=True)
