@@ -214,6 +214,9 @@ class BuildSteps(RunContext):
                     if not stopping.is_set():
                         job = self._start_agent(task)
                         loop.call_soon_threadsafe(arrivals.put_nowait, job)
+            except BaseException:
+                stopping.set()  # no more worktrees for agents that will not start
+                raise
             finally:
                 loop.call_soon_threadsafe(arrivals.put_nowait, None)
 
