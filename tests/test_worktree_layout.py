@@ -228,3 +228,14 @@ def test_a_branch_at_the_start_point_is_made_and_checked_out_either_way(
     assert workspace.add_worktree(tmp_path / "old", "old", "main", exists=True) is False
     assert git(tmp_path / "new", "branch", "--show-current") == "new"
     assert git(tmp_path / "old", "branch", "--show-current") == "old"
+
+
+def test_a_start_point_that_does_not_exist_is_the_error_and_nothing_is_left(
+    repo: Path, tmp_path: Path
+) -> None:
+    """The error names the start point git could not find, not a failure of the undo."""
+    with pytest.raises(GitError) as raised:
+        Workspace(repo).add_worktree(tmp_path / "wt", "task", "no-such-start", exists=False)
+    assert raised.value.args_run[:2] == ["worktree", "add"]
+    assert "task" not in git(repo, "branch", "--format=%(refname:short)").split()
+    assert not (tmp_path / "wt").exists()

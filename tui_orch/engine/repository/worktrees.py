@@ -164,7 +164,8 @@ class Workspace:
             return
         branch, start = new_branch
         tip = self.git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
-        if tip.returncode == 0 and tip.stdout.strip() == self.rev(start):
+        at = self.git("rev-parse", "--verify", "--quiet", f"{start}^{{commit}}", check=False)
+        if tip.returncode == 0 and at.returncode == 0 and tip.stdout.strip() == at.stdout.strip():
             run_git(["branch", "-D", "--quiet", branch], self.root, check=False)
 
     def remove_worktree(self, path: Path, force: bool = False) -> None:
