@@ -419,6 +419,17 @@ async def test_live_conflicts_show_in_panel_badges_and_the_merge_screen(make_app
         assert len(app.orchestrator.running_task_ids()) == 2
         assert {key[0] for key in panel.rows_by_key} == {"unowned_edit", "overlap", "predicted"}
         assert panel.display
+        # Blocking ones first, then by kind and tasks, whatever order they were found in.
+        shown = [
+            (
+                str(panel.get_cell_at((row, 1))),
+                panel.get_cell_at((row, 0)),
+                panel.get_cell_at((row, 2)),
+            )
+            for row in range(panel.row_count)
+        ]
+        assert shown == sorted(shown, key=lambda row: (row[0] != "block", row[1], row[2]))
+        assert shown[0][0] == "block"
         models = pane(app, "models")
         assert "not its file: README.md" in models.badges
         assert "will conflict: README.md" in models.badges

@@ -13,7 +13,7 @@ ConflictKey = tuple[str, tuple[str, ...], tuple[str, ...]]
 
 
 class ConflictsPanel(DataTable[Text | str]):
-    """One row per current conflict; hidden while there are none."""
+    """One row per current conflict, blocking ones first; hidden while there are none."""
 
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -39,9 +39,14 @@ class ConflictsPanel(DataTable[Text | str]):
             self.rows_by_key = kept
             self._redraw()
 
+    def ordered(self) -> list[tuple[ConflictKey, tuple[str, str, float]]]:
+        """Rows in a fixed order, whatever order the checks found them in: blocking ones
+        first, then by kind, tasks and paths."""
+        return sorted(self.rows_by_key.items(), key=lambda item: (item[1][0] != "block", item[0]))
+
     def refresh_since(self, now: float) -> None:
         """The since column, as time goes by (the dashboard's tick; redrawn when it changed)."""
-        for row, (_policy, _message, since) in enumerate(self.rows_by_key.values()):
+        for row, (_key, (_policy, _message, since)) in enumerate(self.ordered()):
             text = elapsed_text(now - since)
             if row < self.row_count and self.get_cell_at((row, 4)) != text:
                 self.update_cell_at((row, 4), text)
@@ -49,7 +54,7 @@ class ConflictsPanel(DataTable[Text | str]):
     def _redraw(self) -> None:
         self.clear()
         now = self.clock()
-        for (kind, tasks, paths), (policy, message, since) in self.rows_by_key.items():
+        for (kind, tasks, paths), (policy, message, since) in self.ordered():
             self.add_row(
                 kind,
                 Text(policy, style="bold" if policy == "block" else ""),
