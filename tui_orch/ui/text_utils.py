@@ -33,7 +33,6 @@ def minutes_text(seconds: float | None) -> str:
     """A time that moves once a minute: '' under a minute, then '3m', '1h02m'."""
     if seconds is None or seconds < 60:
         return ""
-    seconds = int(seconds)
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 3600:
+        return elapsed_text(seconds)  # hours and minutes already
+    return f"{int(seconds) // 60}m"

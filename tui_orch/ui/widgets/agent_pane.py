@@ -103,13 +103,15 @@ class AgentPane(TailView, can_focus=True):
         self.refresh_header()
 
     def refresh_header(self) -> None:
-        # Asked twice a second for every pane: nothing is built unless a fact changed.
+        # Asked twice a second for every pane: nothing is built unless a fact changed,
+        # and then only the header rows are drawn again, not the pane.
+        elapsed = elapsed_text(self.elapsed)
         facts = (
             self.number,
             self.task_id,
             self.agent,
             self.state,
-            elapsed_text(self.elapsed),
+            elapsed,
             self.line_count,
             self.files_changed,
             tuple(self.badges),
@@ -121,7 +123,7 @@ class AgentPane(TailView, can_focus=True):
         header = Text(no_wrap=True, overflow="ellipsis")
         header.append(f"{self.number} ", style="dim")
         header.append(f"{icon} {self.task_id}", style="bold")
-        header.append(f"  {state_word(self.state)}  {elapsed_text(self.elapsed)}")
+        header.append(f"  {state_word(self.state)}  {elapsed}")
         header.append(f"  {self.line_count} lines")
         if self.files_changed is not None:
             header.append(f"  {self.files_changed} files")
@@ -130,11 +132,9 @@ class AgentPane(TailView, can_focus=True):
         for badge in self.badges:
             badges.append(f"⚠ {badge}", style="bold reverse")
             badges.append("  ")
-        # Only what changed is touched: the header rows, not the pane.
-        if header.plain != self.header.plain or badges.plain != self.badge_row.plain:
-            self.header, self.badge_row = header, badges
-            self._header_strips = {}
-            self.refresh(Region(0, 0, self.size.width, self.header_height))
+        self.header, self.badge_row = header, badges
+        self._header_strips = {}
+        self.refresh(Region(0, 0, self.size.width, self.header_height))
         title, subtitle = f"{self.number} {self.task_id}", f"{icon} {state_word(self.state)}"
         if self.border_title != title:
             self.border_title = title
