@@ -12,7 +12,9 @@ shows medians. In one invocation:
     with a quarter of the lines, to show memory does not grow with the line count.
 (b) realistic: every agent prints 50 lines a second for 20 s while keys are pressed.
     Targets: worst stall under 33 ms; every key answered on screen within 100 ms (see
-    `KeyLatency` for what "answered" means).
+    `KeyLatency` for what "answered" means). The bare reader runs the same agents too:
+    starting 16 processes at once stalls it as well, so the stall is also shown once
+    every agent is up.
 (c) idle: the agents run and print nothing for 20 s. Target: the app's process (engine
     and UI, agents excluded: they are other processes) under 2% of one core.
 (d) the peer baseline, if tmux is installed: the same agents, flood and realistic, in as
@@ -527,6 +529,8 @@ async def measure_realistic(work: Path, load: Load, cycles: int) -> dict[str, An
         "total": end - start,
         **stalls(meter, run.started[0]),
         "free_stall": stall_outside(meter, run.started[0], windows),
+        # Once every agent is up: the start of 16 processes stalls even a bare reader.
+        "steady_stall": stall_outside(meter, since, windows),
         "keys": keys,
         "cpu_percent": 100 * cpu / (end - since),
     }
@@ -652,6 +656,7 @@ class Settings:
             "flood": Load(self.agents, self.lines),
             "flood-quarter": Load(self.agents, max(1, self.lines // 4)),
             "realistic": Load(self.agents, streamed, self.rate),
+            "realistic-baseline": Load(self.agents, streamed, self.rate),
             "idle": Load(self.agents, 0, hold=True),
             # Held: tmux drops what a pane's process wrote just before it exited.
             "tmux-flood": Load(self.agents, self.lines, hold=True),
@@ -665,6 +670,7 @@ MODES = (
     "flood",
     "flood-quarter",
     "realistic",
+    "realistic-baseline",
     "idle",
     "tmux-flood",
     "tmux-realistic",
@@ -680,6 +686,7 @@ def child(mode: str, settings: Settings) -> None:
         "flood": lambda work: measure_flood(work, load),
         "flood-quarter": lambda work: measure_flood(work, load),
         "realistic": lambda work: measure_realistic(work, load, settings.cycles),
+        "realistic-baseline": lambda work: measure_baseline(work, load),
         "idle": lambda work: measure_idle(work, load, settings.seconds),
         "tmux-flood": lambda work: measure_tmux(work, load),
         "tmux-realistic": lambda work: measure_tmux(work, load),
@@ -773,10 +780,13 @@ def print_realistic(results: Results, settings: Settings) -> None:
     cpu = results.median("realistic", "cpu_percent")
     print(f"tui-orch app: every line on screen after {total:.2f} s, app CPU {cpu:.1f}% of a core")
     free = results.median("realistic", "free_stall") * 1000
+    steady = results.median("realistic", "steady_stall") * 1000
+    bare = results.median("realistic-baseline", "stall") * 1000
     print(
-        f"  worst stall {stall:.1f} ms over the whole run (the loop busy {busy:.1f} ms of it), "
-        f"{streaming:.1f} ms while streaming, {free:.1f} ms while streaming and no key "
-        "was being answered"
+        f"  worst stall {stall:.1f} ms over the whole run (the loop busy {busy:.1f} ms of it; "
+        f"a bare reader of the same agents: {bare:.1f} ms), {streaming:.1f} ms while "
+        f"streaming, {free:.1f} ms while streaming and no key was being answered, "
+        f"{steady:.1f} ms of that once every agent was up"
     )
     if results.has("tmux-realistic"):
         print(
@@ -812,6 +822,7 @@ def print_targets(results: Results) -> None:
         ),
     ]
     for key, label in (
+        ("steady_stall", "all up, no key"),
         ("free_stall", "streaming, no key"),
         ("stream_stall", "while streaming"),
         ("stall", "whole run"),
