@@ -32,6 +32,9 @@ async def mid_run(setup: DemoApp, pilot: Pilot[object]) -> None:
         lambda: all(
             (pane := app.dashboard._pane(key)) is not None
             and any("go-ahead" in line for line in pane.lines)
+            # The header counts lines at the dashboard's tick (twice a second): wait
+            # for the count of every line shown, or a slow machine snaps "0 lines".
+            and f"{pane.line_count} lines" in pane.header.plain
             for key in ("models", "docs")
         ),
     )

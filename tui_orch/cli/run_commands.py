@@ -132,7 +132,7 @@ def _run_app(launch: Launch) -> int:
     app = OrchApp(launch)
     app.run()
     state = app.orchestrator.state if app.orchestrator else None
-    if state is not None and not state.phase.over:
+    if state is not None and not state.finished:
         # The app is gone; the run (and any agents still working) is not.
         print(
             f"run {state.run_id} is not finished ({state.phase}); go on with: "

@@ -9,7 +9,6 @@ import os
 import queue
 import shlex
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,15 +74,14 @@ class BuildSteps(RunContext):
 
     def _skip(self, task_ids: frozenset[str] | set[str], reason: str, phase: TaskPhase) -> None:
         """Mark tasks skipped (or excluded), and every task that depends on them skipped."""
+        tasks = self.state.tasks
         for task_id in task_ids:
-            self.state.tasks[task_id].phase = phase
-            self.emit(ev.TaskSkipped, task_id=task_id, reason=reason, phase=phase.value)
+            self.journal.task_skipped(tasks[task_id], phase, reason)
         needs = {task.id: task.depends_on for task in self.plan.tasks}
         for task_id in dependents(needs, set(task_ids)):
-            if self.state.tasks[task_id].phase is TaskPhase.PENDING:
-                self.state.tasks[task_id].phase = TaskPhase.SKIPPED
-                self.emit(
-                    ev.TaskSkipped, task_id=task_id, reason="a task it depends on was left out"
+            if tasks[task_id].phase is TaskPhase.PENDING:
+                self.journal.task_skipped(
+                    tasks[task_id], TaskPhase.SKIPPED, "a task it depends on was left out"
                 )
 
     async def _build(self, tasks: list[TaskState]) -> None:
@@ -275,20 +273,7 @@ class BuildSteps(RunContext):
                 continue  # nothing started since the last attempt we know of
             # The batch's start point (the integration head) was saved with it, or not.
             start = start or self.workspace.rev(self.state.integration_branch)
-            task.start_commit = task.start_commit or start
-            task.phase = TaskPhase.RUNNING
-            task.supervisor_pid = status.supervisor_pid
-            task.supervisor_start = status.supervisor_start
-            task.attempts += 1
-            task.started_at = status.started_at
-            task.ended_at = task.exit_code = None
-            task.reason = task.message = ""
-            self._save()
-            self.emit(
-                ev.Notice,
-                message=f"task '{task.id}': its agent was started by a tui-orch that stopped "
-                "before recording it; following that agent instead of starting another",
-            )
+            self.journal.task_adopted(task, status, start)
 
     def _settle_ended_while_away(self, tasks: list[TaskState]) -> None:
         """Agents that ended while no tui-orch was watching: record (and commit) them now,
@@ -314,6 +299,9 @@ class BuildSteps(RunContext):
         works on top of it); False, with the task failed and why, if it cannot be used."""
         worktree = Path(task.worktree)
         if worktree.exists():
+            # Made for this batch by a driver that stopped before starting its agent:
+            # from the same start point (the integration head moves only after a batch).
+            task.start_commit = task.start_commit or start.commit
             problem = self._branch_problem(task)
             if problem:
                 self._cannot_start(task, ExitReason.LEFT_BRANCH, problem)
@@ -433,23 +421,18 @@ class BuildSteps(RunContext):
             self.options.grace,
             self.plan.agent_nice,
         )
-        task_state.phase = TaskPhase.RUNNING
-        task_state.supervisor_pid = handle.pid
-        task_state.supervisor_start = handle.start_time
-        task_state.attempts += 1
-        task_state.started_at = time.time()
-        task_state.ended_at = None
-        task_state.exit_code = None
-        task_state.reason = task_state.message = ""
-        self._save()  # tracked before anything else can happen
-        self.emit(
-            ev.AgentStarted,
-            task_id=task.id,
-            agent=task.agent,
-            pid=handle.pid,
-            worktree=task_state.worktree,
-            branch=task_state.branch,
-            log_path=str(files.log),
+        self.journal.task_started(
+            task_state,
+            handle,
+            ev.AgentStarted(
+                run_id=self.state.run_id,
+                task_id=task.id,
+                agent=task.agent,
+                pid=handle.pid,
+                worktree=task_state.worktree,
+                branch=task_state.branch,
+                log_path=str(files.log),
+            ),
         )
         return WatchedJob(task.id, files, handle, process, log_offset=offset)
 
@@ -465,54 +448,31 @@ class BuildSteps(RunContext):
         )
 
     def _agent_ended(self, task: TaskState, status: SupervisorStatus | None) -> None:
-        """Record how an agent ended; commit its work when it succeeded.
+        """Record how an agent ended; when it succeeded, its work is committed first, so
+        a task recorded as succeeded always has its work on its branch.
 
         Its work counts only if it is on the task's own branch: an agent that switched
         branch (or moved its branch back) fails, before anything is committed for it.
         """
         status = status or SupervisorStatus(state="exited", supervisor_pid=0, reason="lost")
-        task.ended_at = status.ended_at or time.time()
-        task.exit_code = status.exit_code
-        task.reason = status.reason or "exited"
-        task.agent_pid = status.agent_pid
-        task.message = status.message
+        reason, message = status.reason or ExitReason.EXITED, status.message
         succeeded = AgentExit(status.reason, status.exit_code).succeeded
         if succeeded:
             problem = self._branch_problem(task)
             if problem:
                 succeeded = False
-                task.reason, task.message = ExitReason.LEFT_BRANCH, problem
-        task.phase = TaskPhase.SUCCEEDED if succeeded else TaskPhase.FAILED
-        self.emit(
-            ev.AgentExited,
-            task_id=task.id,
-            exit_code=task.exit_code,
-            reason=task.reason,
-            duration=round(task.duration or 0.0, 3),
-            message=task.message,
+                reason, message = ExitReason.LEFT_BRANCH, problem
+        if not succeeded:
+            self.journal.task_ended(task, status, False, reason, message)
+            return
+        plan_task = self.plan.task(task.id)
+        self.workspace.commit_all(
+            Path(task.worktree),
+            f"tui-orch: {task.id}: {plan_task.title}\n\nRun {self.state.run_id}, agent "
+            f"{plan_task.agent}.",
         )
-        if succeeded:
-            title = self.plan.task(task.id).title
-            self.workspace.commit_all(
-                Path(task.worktree),
-                f"tui-orch: {task.id}: {title}\n\nRun {self.state.run_id}, agent "
-                f"{self.plan.task(task.id).agent}.",
-            )
-            summary = self.workspace.summary(task.start_commit, task.branch)
-            task.head = summary.head
-            task.commits = summary.commits
-            task.files_changed = list(summary.files)
-            task.insertions, task.deletions = summary.insertions, summary.deletions
-            if not summary.commits:
-                task.phase = TaskPhase.NO_CHANGES
-            self.emit(
-                ev.TaskCommitted,
-                task_id=task.id,
-                commit=summary.head,
-                commits=summary.commits,
-                files_changed=len(summary.files),
-            )
-        self._save()
+        summary = self.workspace.summary(task.start_commit, task.branch)
+        self.journal.task_ended(task, status, True, reason, message, summary)
 
     def _failure_message(self, failed: list[TaskState]) -> str:
         sentences = []
@@ -664,7 +624,7 @@ class BuildSteps(RunContext):
                 continue
             # What is merged is the branch as it is now (a fix made by hand after a
             # conflict included), and what is reported merged is checked against that.
-            task.head = await asyncio.to_thread(self.workspace.rev, task.branch)
+            head = await asyncio.to_thread(self.workspace.rev, task.branch)
             outcome = await asyncio.to_thread(
                 merge_into,
                 self.workspace,
@@ -674,10 +634,8 @@ class BuildSteps(RunContext):
             )
             if not outcome.ok:
                 self._merge_conflict(index, task, outcome.conflicts, outcome.error)
-            self._check_landed(task, outcome.commit)
-            task.phase = TaskPhase.MERGED
-            self._save()
-            self.emit(ev.MergeDone, batch=index + 1, task_id=task.id, commit=outcome.commit)
+            self._check_landed(task, head, outcome.commit)
+            self.journal.task_merged(task, head, index + 1, outcome.commit)
         stopping = [task_id for task_id in held if task_id not in decision.go_on_without]
         if stopping:
             first = stopping[0]
@@ -690,13 +648,13 @@ class BuildSteps(RunContext):
                 f"`tui-orch resume {state.run_id}` to go on without it",
             )
 
-    def _check_landed(self, task: TaskState, commit: str) -> None:
+    def _check_landed(self, task: TaskState, head: str, commit: str) -> None:
         """A merge said it worked: the task's head must now be in the integration head."""
-        if commit and self.workspace.is_ancestor(task.head, commit):
+        if commit and self.workspace.is_ancestor(head, commit):
             return
         raise RunStopped(
             "failed",
-            f"merging task '{task.id}' reported success, but its commit {task.head[:8]} is not "
+            f"merging task '{task.id}' reported success, but its commit {head[:8]} is not "
             f"on {self.state.integration_branch} ({commit[:8] or 'no commit'}); nothing was "
             f"moved and every branch is kept; run `tui-orch resume {self.state.run_id}` to try "
             "again",

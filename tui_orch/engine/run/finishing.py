@@ -20,14 +20,11 @@ from tui_orch.engine.run.approvals import (
     ProblemsRequest,
 )
 from tui_orch.engine.run.cleanup import clean_run
+from tui_orch.engine.run.journal import Step
 from tui_orch.engine.run.preconditions import tracked_changes
 from tui_orch.engine.run.run_context import RunContext
 from tui_orch.engine.run.run_types import EXIT_FAILED, EXIT_MERGED, NothingToMerge, RunStopped
-from tui_orch.engine.run.state import (
-    RunPhase,
-    TaskPhase,
-    ValidationState,
-)
+from tui_orch.engine.run.state import RunPhase, TaskPhase
 
 
 class FinishSteps(RunContext):
@@ -36,26 +33,37 @@ class FinishSteps(RunContext):
     # -- after the last batch -------------------------------------------------------------
 
     async def _finish(self) -> None:
+        """Check, validate, ask, move the base, clean up: each step once, even across
+        resumes (a run stopped after the move only has its clean-up left)."""
         state = self.state
-        integration_head = await asyncio.to_thread(self.workspace.rev, state.integration_branch)
-        if integration_head == state.base_start:
-            self._nothing_to_merge()
+        if state.phase is not RunPhase.MERGED:
+            await self._check_and_merge()
+        await asyncio.to_thread(self._check_base_holds_merged, state.merged_commit)
+        if not self.journal.recorded(Step.CLEANED):
+            await asyncio.to_thread(self._clean_up)
+
+    async def _check_and_merge(self) -> None:
+        state = self.state
         # Git runs in threads, never on the loop the app draws on.
+        head = await asyncio.to_thread(self.workspace.rev, state.integration_branch)
+        if head == state.base_start:
+            self._nothing_to_merge()
         base_moved = await asyncio.to_thread(self._base_moved)
-        if state.phase is not RunPhase.AWAITING_MERGE or base_moved:
-            if self.resumed and base_moved:
-                await asyncio.to_thread(self._catch_up_with_base)
+        caught_up = False
+        if self.resumed and base_moved:
+            await asyncio.to_thread(self._catch_up_with_base)
+            head = await asyncio.to_thread(self.workspace.rev, state.integration_branch)
+            caught_up = True
+        if state.validated_commit != head or base_moved:
             await self._check_interfaces()
-            await self._validate()
-        state.phase = RunPhase.AWAITING_MERGE
-        self._save()
+            await self._validate(head, go_on=state.phase is RunPhase.VALIDATING and not caught_up)
+        if state.phase is not RunPhase.AWAITING_MERGE:
+            self.journal.awaiting_merge(head)
         await self._merge_into_base()
-        await asyncio.to_thread(self._clean_up)
 
     def _nothing_to_merge(self) -> NoReturn:
         """No work reached the integration branch: say why, and whether that is a failure."""
         state = self.state
-        state.merged_commit = ""
         empty = [t.id for t in state.tasks.values() if t.phase is TaskPhase.NO_CHANGES]
         if empty:
             agents = ", ".join(f"'{task_id}'" for task_id in empty)
@@ -96,8 +104,7 @@ class FinishSteps(RunContext):
                 f"'{state.base}' into {state.integration_branch} by hand in "
                 f"{state.integration_worktree}, then run `tui-orch resume {state.run_id}`",
             )
-        state.base_start = new_base
-        self._save()
+        self.journal.base_caught_up(new_base)
 
     async def _check_interfaces(self) -> None:
         """Imports between the tasks' Python files must still resolve once merged."""
@@ -147,49 +154,64 @@ class FinishSteps(RunContext):
             "or set conflicts.interfaces to warn",
         )
 
-    async def _validate(self) -> None:
+    async def _validate(self, head: str, go_on: bool) -> None:
+        """Run the plan's validation commands on the integrated result ``head``.
+
+        ``go_on``: a resume of a validation under way: commands that passed are not run
+        again and one still running (its supervisor outlived the driver) is followed."""
         state = self.state
-        state.phase = RunPhase.VALIDATING
-        state.validation = [ValidationState(command.display) for command in self.plan.validate]
-        self._save()
+        commands = [command.display for command in self.plan.validate]
+        if not go_on or [record.command for record in state.validation] != commands:
+            self.journal.validation_started(commands)
         for index, command in enumerate(self.plan.validate):
             record = state.validation[index]
+            if record.passed:
+                continue
             files = self.store.validation_files(state.run_id, index)
-            self.emit(
-                ev.ValidationStarted,
+            event = ev.ValidationStarted(
+                run_id=state.run_id,
                 command=command.display,
                 index=index + 1,
                 total=len(self.plan.validate),
                 log_path=str(files.log),
             )
-            handle, process = start_job(
-                files,
-                list(command.argv),
-                Path(state.integration_worktree),
-                dict(os.environ),
-                None,
-                self.options.grace,
-                self.plan.agent_nice,
-            )
-            record.supervisor_pid, record.supervisor_start = handle.pid, handle.start_time
-            self._save()
+            if record.handle is not None and record.passed is None:
+                job = WatchedJob("validate", files, record.handle)  # started before a crash
+                self.journal.tell(event)
+            else:
+                handle, process = start_job(
+                    files,
+                    list(command.argv),
+                    Path(state.integration_worktree),
+                    dict(os.environ),
+                    None,
+                    self.options.grace,
+                    self.plan.agent_nice,
+                )
+                self.journal.validation_job_started(index, handle, event)
+                job = WatchedJob("validate", files, handle, process)
             results = await watch_jobs(
-                [WatchedJob("validate", files, handle, process)],
+                [job],
                 on_lines=lambda _key, lines: self.emit(ev.ValidationOutput, lines=tuple(lines)),
                 interval=self.options.poll_interval,
             )
             status = results["validate"]
-            record.exit_code, record.reason = status.exit_code, status.reason
-            record.passed = AgentExit(status.reason, status.exit_code).succeeded
-            self._save()
-            self.emit(
-                ev.ValidationResult,
-                passed=record.passed,
-                command=command.display,
-                exit_code=status.exit_code,
-                reason=status.reason,
+            passed = AgentExit(status.reason, status.exit_code).succeeded
+            last = index == len(commands) - 1
+            self.journal.validation_ended(
+                index,
+                status,
+                passed,
+                head if passed and last else "",
+                ev.ValidationResult(
+                    run_id=state.run_id,
+                    passed=passed,
+                    command=command.display,
+                    exit_code=status.exit_code,
+                    reason=status.reason,
+                ),
             )
-            if not record.passed:
+            if not passed:
                 raise RunStopped(
                     "failed",
                     f"validation failed: `{command.display}` exited with code {status.exit_code} "
@@ -268,11 +290,7 @@ class FinishSteps(RunContext):
                 f"'{state.base}' could not be fast-forwarded{reason}, so it was not moved and "
                 f"everything is kept; {finish_hint}",
             )
-        state.phase = RunPhase.MERGED
-        state.merged_commit = new
-        self._save()
-        self.emit(ev.BaseMerged, base=state.base, old_commit=current, new_commit=new)
-        await asyncio.to_thread(self._check_base_holds_merged, new)
+        self.journal.base_moved(current, new)
 
     def _check_base_holds_merged(self, new: str) -> None:
         """Every task reported merged must be on the base branch now: check what landed."""
@@ -298,11 +316,5 @@ class FinishSteps(RunContext):
         task kept out of the merge) is kept and listed there, never force-removed here.
         """
         report = clean_run(self.workspace, self.state, driving=True)
-        self._save()
         self.kept_after_cleanup = tuple(report.kept)
-        self.emit(
-            ev.CleanedUp,
-            worktrees=tuple(report.removed_worktrees),
-            branches=tuple(report.removed_branches),
-            kept=self.kept_after_cleanup,
-        )
+        self.journal.cleaned(report.removed_worktrees, report.removed_branches, tuple(report.kept))

@@ -91,7 +91,7 @@ def prepare_resume(
             f"there is no run '{run_id}' in {workspace.root}; see `tui-orch status`"
         )
     state = store.load(run_id)
-    if state.phase.over:
+    if state.finished:
         raise PreconditionFailed(f"run {run_id} is already merged; there is nothing to resume")
     if inside_git_dir(state, workspace):  # made before worktrees left .git: they move
         options = options or RunOptions()
@@ -104,6 +104,6 @@ def prepare_resume(
 
 def latest_unfinished(store: RunStore) -> str:
     for run in reversed(store.all()):
-        if not run.phase.over:
+        if not run.finished:
             return run.run_id
     raise PreconditionFailed("there is no unfinished run to resume; see `tui-orch status`")

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import fcntl
 import shutil
-import threading
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from tui_orch.engine.run.approvals import (
 )
 from tui_orch.engine.run.building import BuildSteps
 from tui_orch.engine.run.finishing import FinishSteps
+from tui_orch.engine.run.journal import RunJournal
 from tui_orch.engine.run.run_types import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -76,12 +76,10 @@ class Orchestrator(BuildSteps, FinishSteps):
         self.store = RunStore(workspace.common)
         self.state = state
         self.approver = approver
-        self._emit = emit
+        self.journal = RunJournal(self.store, state, emit)
         self.options = options
         self.resumed = resumed
-        self._created = False
         self._detaching = False
-        self._save_lock = threading.Lock()
         self._live_build = None
         self.kept_after_cleanup: tuple[str, ...] = ()
         self.restart_only: frozenset[str] | None = None
@@ -152,7 +150,7 @@ class Orchestrator(BuildSteps, FinishSteps):
         state = store.load(run_id)
         plan = load_plan(store.plan_copy(run_id), read_repo(workspace.root), state.plan_source)
         orchestrator = cls(plan, workspace, state, approver, emit, options or RunOptions(), True)
-        orchestrator._created = True
+        orchestrator.journal.created = True
         return orchestrator
 
     # -- the pipeline -----------------------------------------------------------------
@@ -179,7 +177,7 @@ class Orchestrator(BuildSteps, FinishSteps):
                 await asyncio.to_thread(self._clean_up)
                 return self._conclude(nothing.outcome, nothing.exit_code, nothing.message)
             except Exception as error:
-                if not self._created:
+                if not self.journal.created:
                     raise  # nothing was made: the caller reports it
                 return self._conclude("failed", EXIT_FAILED, self._internal_error(error))
             except asyncio.CancelledError:
@@ -230,30 +228,31 @@ class Orchestrator(BuildSteps, FinishSteps):
     def _prepare(self) -> None:
         state = self.state
         moved = ""
-        if not self._created:
+        if not self.journal.created:
             self._create()
         else:
             root = self.options.worktree_root or default_worktree_root()
             if inside_git_dir(state, self.workspace):
                 live = set(live_agents(self.store, state))
                 moved = move_out_of_git_dir(self.workspace, state, root, live)
-        if self.resumed and not Path(state.integration_worktree).exists():
+        after_move = state.phase is RunPhase.MERGED  # only clean-up is left: it may be gone
+        if self.resumed and not after_move and not Path(state.integration_worktree).exists():
             raise RunStopped(
                 "failed",
                 f"the integration worktree {state.integration_worktree} is gone, so run "
                 f"{state.run_id} cannot go on; start a new run",
             )
-        state.phase = RunPhase.BUILDING if state.batch_index < len(state.batches) else state.phase
-        self._save()
-        self.emit(
-            ev.RunStarted,
-            plan=self.plan.source,
-            repo=str(self.workspace.root),
-            base=state.base,
-            base_commit=state.base_start,
-            batches=tuple(tuple(batch) for batch in state.batches),
-            state_dir=str(self.store.run_dir(state.run_id)),
-            resumed=self.resumed,
+        self.journal.started(
+            ev.RunStarted(
+                run_id=state.run_id,
+                plan=self.plan.source,
+                repo=str(self.workspace.root),
+                base=state.base,
+                base_commit=state.base_start,
+                batches=tuple(tuple(batch) for batch in state.batches),
+                state_dir=str(self.store.run_dir(state.run_id)),
+                resumed=self.resumed,
+            )
         )
         if moved:
             self.emit(ev.Notice, message=moved)
@@ -285,7 +284,7 @@ class Orchestrator(BuildSteps, FinishSteps):
                 f"run {state.run_id} could not start: {first_line(error)}; nothing was left "
                 f"behind and '{state.base}' was not touched",
             ) from None
-        self._created = True
+        self.journal.created = True
 
     def _undo_create(self, run_dir: Path) -> None:
         """Remove what `_create` made (the integration worktree undoes itself)."""
@@ -316,9 +315,7 @@ class Orchestrator(BuildSteps, FinishSteps):
         )
         await self._build(runnable)
         await self._merge_batch(index, runnable)  # failed tasks: restarted, left out, or stop
-        state.batch_index += 1
-        state.batch_approved = False
-        self._save()
+        self.journal.batch_merged()
 
     async def _approve_batch(self, index: int) -> None:
         state = self.state
@@ -328,8 +325,7 @@ class Orchestrator(BuildSteps, FinishSteps):
             if state.tasks[task_id].phase is TaskPhase.PENDING
         )
         if not candidates:  # everything in it was skipped: nothing to ask about
-            state.batch_approved = True
-            self._save()
+            self.journal.batch_approved()
             return
         decision = await self.approver.approve_batch(
             BatchRequest(state.run_id, index + 1, len(state.batches), candidates)
@@ -342,8 +338,7 @@ class Orchestrator(BuildSteps, FinishSteps):
                 f"`tui-orch clean {state.run_id}` to drop the run",
             )
         self._skip(decision.skip, "skipped at your request", TaskPhase.SKIPPED)
-        state.batch_approved = True
-        self._save()
+        self.journal.batch_approved()
 
     # -- stopping and concluding ---------------------------------------------------------------
 
@@ -360,48 +355,20 @@ class Orchestrator(BuildSteps, FinishSteps):
             if record.passed is None and record.handle is not None:
                 stop_job(record.handle, self.store.validation_files(self.state.run_id, index))
                 validations += 1
+        stopped = []
         for task, files in handles:
             assert task.handle is not None
             wait_until_stopped(task.handle, self.options.grace + 5)
-            status = SupervisorStatus.load(files.status)
-            task.phase = TaskPhase.FAILED
-            task.reason = "stopped"
-            if status is not None:
-                task.exit_code = status.exit_code
-                task.ended_at = status.ended_at
+            stopped.append((task, SupervisorStatus.load(files.status)))
         for record in self.state.validation:
             if record.passed is None and record.handle is not None:
                 wait_until_stopped(record.handle, self.options.grace + 5)
-        self._save()
+        self.journal.jobs_stopped(stopped)
         return len(handles) + validations
 
     def _conclude(self, outcome: str, exit_code: int, message: str) -> RunResult:
-        state = self.state
-        state.outcome = outcome
-        state.exit_code = exit_code
-        state.message = message
-        if outcome in ("merged", "nothing-to-do"):
-            state.phase = RunPhase.MERGED
-        elif outcome == "interrupted":
-            state.phase = RunPhase.INTERRUPTED
-        elif outcome == "detached":
-            pass  # still running in the background; resume picks it up
-        elif outcome == "aborted":
-            state.phase = (
-                RunPhase.ABORTED if state.phase is not RunPhase.AWAITING_MERGE else state.phase
-            )
-        elif state.phase is not RunPhase.AWAITING_MERGE:
-            state.phase = RunPhase.FAILED
-        if self._created:
-            self._save()
-        self.emit(
-            ev.RunFinished,
-            outcome=outcome,
-            exit_code=exit_code,
-            message=message,
-            phase=state.phase.value,
-        )
-        return RunResult(state.run_id, outcome, exit_code, message)
+        self.journal.concluded(outcome, exit_code, message)
+        return RunResult(self.state.run_id, outcome, exit_code, message)
 
     def _internal_error(self, error: Exception) -> str:
         """A bug of ours mid-run: keep everything (agents go on), record the traceback,

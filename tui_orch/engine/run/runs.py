@@ -18,7 +18,14 @@ from tui_orch.engine.agents.jobs import (
     wait_until_stopped,
 )
 from tui_orch.engine.run.preconditions import PreconditionFailed
-from tui_orch.engine.run.state import RunState, RunStore, TaskPhase, TaskState, UnreadableRun
+from tui_orch.engine.run.state import (
+    RunPhase,
+    RunState,
+    RunStore,
+    TaskPhase,
+    TaskState,
+    UnreadableRun,
+)
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,19 @@ def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
 
 
 def run_view(store: RunStore, run: RunState) -> dict[str, object]:
+    message = run.message
+    if run.phase is RunPhase.MERGED and not run.finished:
+        message = (
+            f"'{run.base}' was moved to {run.merged_commit[:8]}, but the run stopped before it "
+            f"finished (its clean-up is left); run `tui-orch resume {run.run_id}` to finish it"
+        )
     return {
         "run_id": run.run_id,
         "phase": run.phase.value,
+        "finished": run.finished,
         "outcome": run.outcome,
         "exit_code": run.exit_code,
-        "message": run.message,
+        "message": message,
         "base": run.base,
         "plan": run.plan_source,
         "created_at": run.created_at,

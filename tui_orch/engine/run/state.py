@@ -41,10 +41,6 @@ class RunPhase(StrEnum):
     ABORTED = "aborted"
     INTERRUPTED = "interrupted"
 
-    @property
-    def over(self) -> bool:
-        return self is RunPhase.MERGED
-
 
 @dataclass
 class TaskState:
@@ -122,11 +118,21 @@ class RunState:
     exit_code: int | None = None
     message: str = ""
     merged_commit: str = ""
+    validated_commit: str = ""  # the integration head that passed every check
     cleaned: bool = False
     conflicts: list[dict[str, object]] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+    # Every step the journal recorded: [step, subject, when] (see journal.py).
+    history: list[list[object]] = field(default_factory=list)
     version: int = STATE_VERSION
+
+    @property
+    def finished(self) -> bool:
+        """Nothing left to do: the base moved (or there was nothing to move it for) and
+        the run concluded. A driver killed between the move and the end of its clean-up
+        leaves a merged run that is not finished: `resume` finishes it."""
+        return self.phase is RunPhase.MERGED and self.outcome in ("merged", "nothing-to-do")
 
     def to_dict(self) -> dict[str, object]:
         """A shallow copy per object (the enums are strings): `asdict` deep-copies

@@ -1,0 +1,156 @@
+"""Resume from any step: the driver is killed (SIGKILL) right after the journal records
+a step, and `tui-orch resume` finishes the run, each step done exactly once.
+
+The kill comes from the journal's fault-injection point (TUI_ORCH_KILL_AFTER), in a real
+`tui-orch run --headless --yes`; agents and the validation are real processes under
+their supervisors, so they outlive the driver as they would after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, run_cli
+from tests.run_helpers import branches, only_run, script_agent, worktree_paths, write_plan
+
+# Each agent notes every run of itself outside the repository, then writes its files.
+AGENT = """
+with open(os.environ["RUNS_LOG"], "a") as runs:
+    runs.write(TASK + "\\n")
+time.sleep(0.3)
+for name in FILES:
+    pathlib.Path(name).write_text(f"written by {TASK}\\n")
+print(f"{TASK} done", flush=True)
+"""
+
+VALIDATE = """\
+import os, pathlib, sys, time
+with open(os.environ["RUNS_LOG"], "a") as runs:
+    runs.write("validate\\n")
+time.sleep(0.3)
+sys.exit(0 if all(pathlib.Path(n).exists() for n in ("a.txt", "b.txt", "c.txt")) else 1)
+"""
+
+# Where to kill the driver: every kind of step of a two-batch run with a validation.
+KILL_POINTS = [
+    "started",
+    "batch-approved:1",
+    "task-started:a",
+    "task-ended:a",
+    "task-merged:a",
+    "batch-merged:1",
+    "batch-approved:2",
+    "task-merged:c",
+    "validation-started:1",
+    "validation-ended:1",
+    "awaiting-merge",
+    "base-moved",
+    "cleaned",
+]
+
+
+def two_batch_plan(tmp_path: Path) -> Path:
+    agent = script_agent(tmp_path, "agent", AGENT)
+    validate = tmp_path / "validate.py"
+    validate.write_text(VALIDATE, encoding="utf-8")
+    return write_plan(
+        tmp_path / "plan.yaml",
+        [
+            {"id": "a", "files": ["a.txt"]},
+            {"id": "b", "files": ["b.txt"]},
+            {"id": "c", "files": ["c.txt"], "depends_on": ["a"]},
+        ],
+        {"script": agent},
+        validate=[[sys.executable, str(validate)]],
+    )
+
+
+def history(repo: Path, run_id: str) -> list[tuple[str, str]]:
+    state = json.loads((repo / ".git" / "tui-orch" / "runs" / run_id / "state.json").read_text())
+    return [(step, subject) for step, subject, _at in state["history"]]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_run_killed_after_any_step_is_finished_by_resume(
+    repo: Path, tmp_path: Path, point: str
+) -> None:
+    plan = two_batch_plan(tmp_path)
+    runs_log = tmp_path / "runs.log"
+    env = {"RUNS_LOG": str(runs_log)}
+    killed = run_cli(
+        "run",
+        str(plan),
+        "--repo",
+        str(repo),
+        "--headless",
+        "--yes",
+        cwd=repo,
+        env={**env, "TUI_ORCH_KILL_AFTER": point},
+    )
+    assert killed.code == -signal.SIGKILL, (killed.stdout, killed.stderr)
+    run_id = only_run(repo)
+    step, _, subject = point.partition(":")
+    recorded = history(repo, run_id)  # the step was on disk before the kill
+    assert any(s == step and subject in ("", about) for s, about in recorded), recorded
+
+    if point in ("base-moved", "cleaned"):
+        status = run_cli("status", run_id, "--repo", str(repo), "--json", cwd=repo)
+        view = json.loads(status.stdout)["runs"][0]
+        assert view["phase"] == "merged" and not view["finished"], status.stdout
+        assert f"tui-orch resume {run_id}" in view["message"]
+
+    resumed = run_cli("resume", "--repo", str(repo), "--headless", "--yes", cwd=repo, env=env)
+    assert resumed.code == 0, (resumed.stdout, resumed.stderr)
+    assert "merged 3 tasks into 'main'" in resumed.stdout
+
+    for name in ("a", "b", "c"):
+        assert git(repo, "show", f"main:{name}.txt") == f"written by {name}"
+    # Each agent and the validation ran once: none was started again over a live one.
+    assert Counter(runs_log.read_text().split()) == {"a": 1, "b": 1, "c": 1, "validate": 1}
+    steps = Counter(history(repo, run_id))
+    for once in [
+        *(("task-started", t) for t in "abc"),
+        *(("task-merged", t) for t in "abc"),
+        ("batch-merged", "1"),
+        ("batch-merged", "2"),
+        ("validation-started", "1"),
+        ("base-moved", git(repo, "rev-parse", "main")),
+        ("cleaned", ""),
+        ("concluded", "merged"),
+    ]:
+        assert steps[once] == 1, (once, steps)
+    # One merge commit per task on main: nothing merged twice.
+    merges = git(repo, "log", "--merges", "--format=%s", "main").splitlines()
+    assert sorted(merges) == sorted(
+        [
+            "tui-orch: merge task 'a' (batch 1)",
+            "tui-orch: merge task 'b' (batch 1)",
+            "tui-orch: merge task 'c' (batch 2)",
+        ]
+    )
+    assert branches(repo) == ["main"]
+    assert [Path(p).resolve() for p in worktree_paths(repo)] == [repo.resolve()]
+    status = run_cli("status", run_id, "--repo", str(repo), "--json", cwd=repo)
+    view = json.loads(status.stdout)["runs"][0]
+    assert (view["phase"], view["cleaned"], view["finished"]) == ("merged", True, True)
+
+
+def test_a_run_killed_after_it_concluded_has_nothing_left_to_resume(
+    repo: Path, tmp_path: Path
+) -> None:
+    plan = two_batch_plan(tmp_path)
+    env = {"RUNS_LOG": str(tmp_path / "runs.log"), "TUI_ORCH_KILL_AFTER": "concluded"}
+    killed = run_cli(
+        "run", str(plan), "--repo", str(repo), "--headless", "--yes", cwd=repo, env=env
+    )
+    assert killed.code == -signal.SIGKILL
+    resumed = run_cli("resume", "--repo", str(repo), "--headless", "--yes", cwd=repo)
+    assert resumed.code == 2  # nothing to do: the answer to a wrong request
+    assert "there is no unfinished run to resume" in resumed.stderr
+    assert branches(repo) == ["main"]
