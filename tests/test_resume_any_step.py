@@ -154,3 +154,46 @@ def test_a_run_killed_after_it_concluded_has_nothing_left_to_resume(
     assert resumed.code == 2  # nothing to do: the answer to a wrong request
     assert "there is no unfinished run to resume" in resumed.stderr
     assert branches(repo) == ["main"]
+
+
+def test_a_restart_killed_after_it_started_is_counted_once(repo: Path, tmp_path: Path) -> None:
+    """A failed task retried by resume, the driver killed right after the retry started:
+    the next resume follows that agent, so the task ran twice and says 2 attempts."""
+    fixed = tmp_path / "fixed"
+    agent = script_agent(
+        tmp_path,
+        "flaky",
+        f"""
+        with open(os.environ["RUNS_LOG"], "a") as runs:
+            runs.write(TASK + "\\n")
+        if not pathlib.Path({str(fixed)!r}).exists():
+            sys.exit(3)
+        time.sleep(0.5)
+        pathlib.Path("a.txt").write_text("written by a\\n")
+        """,
+    )
+    plan = write_plan(tmp_path / "plan.yaml", [{"id": "a", "files": ["a.txt"]}], {"a": agent})
+    runs_log = tmp_path / "runs.log"
+    env = {"RUNS_LOG": str(runs_log)}
+    failed = run_cli(
+        "run", str(plan), "--repo", str(repo), "--headless", "--yes", cwd=repo, env=env
+    )
+    assert failed.code == 1
+    run_id = only_run(repo)
+    fixed.touch()
+    killed = run_cli(
+        "resume", run_id, "--repo", str(repo), "--headless", "--yes", cwd=repo,
+        env={**env, "TUI_ORCH_KILL_AFTER": "task-started:a"},
+    )  # fmt: skip
+    assert killed.code == -signal.SIGKILL
+    resumed = run_cli(
+        "resume", run_id, "--repo", str(repo), "--headless", "--yes", cwd=repo, env=env
+    )
+    assert resumed.code == 0, resumed.stderr
+    assert runs_log.read_text().split() == ["a", "a"]  # the failure, then one retry
+    status = run_cli("status", run_id, "--repo", str(repo), "--json", cwd=repo)
+    (task,) = json.loads(status.stdout)["runs"][0]["tasks"]
+    assert (task["state"], task["attempts"]) == ("merged", 2)
+    log = (repo / ".git" / "tui-orch" / "runs" / run_id / "logs" / "a.log").read_text()
+    assert log.count("--- tui-orch: attempt 2 ---") == 1 and "attempt 3" not in log
+    assert [s for s, about in history(repo, run_id) if s == "task-started"] == ["task-started"] * 2

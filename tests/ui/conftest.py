@@ -16,11 +16,14 @@ from textual.pilot import Pilot
 
 from tui_orch.demo.project import Demo, create_demo
 from tui_orch.engine.repository.worktrees import Workspace
+from tui_orch.engine.run import events as ev
 from tui_orch.engine.run.orchestrator import RunOptions
 from tui_orch.engine.run.runs import stop_run
 from tui_orch.engine.run.state import RunStore
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.app import OrchApp
+from tui_orch.ui.messages import EngineEventArrived
+from tui_orch.ui.screens.dashboard import DashboardScreen
 
 FROZEN_NOW = 1_800_000_000.0
 RUN_ID = "20270115-080000-demo"
@@ -123,3 +126,23 @@ async def start_batch_one(pilot: Pilot[object], app: OrchApp) -> None:
 
 def screen_name(app: OrchApp) -> str:
     return type(app.screen).__name__
+
+
+def start_run_by_hand(dashboard: DashboardScreen, batches: list[list[str]], agent: str) -> None:
+    """The RunStarted the engine sends first, for tests that feed the dashboard alone."""
+    snapshots = tuple(
+        ev.TaskSnapshot(task_id, agent, "pending", "", "", "", "")
+        for batch in batches
+        for task_id in batch
+    )
+    started = ev.RunStarted(
+        run_id="r",
+        plan="plan.yaml",
+        repo="",
+        base="main",
+        base_commit="",
+        batches=tuple(tuple(batch) for batch in batches),
+        state_dir="",
+        tasks=snapshots,
+    )
+    dashboard.apply_event(EngineEventArrived(started))

@@ -11,7 +11,14 @@ import pytest
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
-from tests.ui.conftest import MakeApp, at_plan, screen_name, start_batch_one, wait_until
+from tests.ui.conftest import (
+    MakeApp,
+    at_plan,
+    screen_name,
+    start_batch_one,
+    start_run_by_hand,
+    wait_until,
+)
 from tui_orch.engine.agents.jobs import is_alive
 from tui_orch.engine.repository.worktrees import Workspace
 from tui_orch.engine.run import events as ev
@@ -574,7 +581,7 @@ async def test_sixteen_new_panes_appear_four_per_frame() -> None:
     task_ids = [f"task-{number}" for number in range(1, 17)]
     async with app.run_test(size=(200, 60)) as pilot:
         dashboard = app.dashboard
-        dashboard.show_plan([task_ids], dict.fromkeys(task_ids, "flood"))
+        start_run_by_hand(dashboard, [task_ids], "flood")
         event = ev.BatchStarted(run_id="r", number=1, total=1, task_ids=tuple(task_ids))
         dashboard.apply_event(EngineEventArrived(event))
         panes = [dashboard.panes[task_id] for task_id in task_ids]

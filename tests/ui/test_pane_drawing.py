@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.geometry import Region
 
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import start_run_by_hand, wait_until
 from tui_orch.engine.run import events as ev
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.app import OrchApp
@@ -30,7 +30,7 @@ async def test_a_pane_with_nothing_new_is_not_drawn_again_and_shows_the_right_ro
     app = OrchApp(Launch(), clock=lambda: clock[0])
     async with app.run_test(size=(120, 30)) as pilot:
         dashboard = app.dashboard
-        dashboard.show_plan([["left", "right"]], {"left": "demo", "right": "demo"})
+        start_run_by_hand(dashboard, [["left", "right"]], "demo")
         event = ev.BatchStarted(run_id="r", number=1, total=1, task_ids=("left", "right"))
         dashboard.apply_event(EngineEventArrived(event))
         for task_id in ("left", "right"):

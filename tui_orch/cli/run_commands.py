@@ -1,4 +1,5 @@
-"""`run`, `demo`, `resume` and `stop`: the commands that start, continue or halt agents."""
+"""`run`, `demo`, `resume`, `attach` and `stop`: the commands that start, continue, reopen
+or halt agents."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ from tui_orch.cli.common import EXIT_BAD_INPUT, EXIT_OK, add_repo_option
 from tui_orch.demo.project import DEFAULT_PACE, DemoDirNotEmpty, create_demo
 from tui_orch.engine.run.approvals import ApproveEverything, Approver
 from tui_orch.engine.run.events import EventSink
-from tui_orch.engine.run.launch import open_workspace, prepare_new_run, prepare_resume
+from tui_orch.engine.run.launch import (
+    latest_with_live_agents,
+    open_workspace,
+    prepare_new_run,
+    prepare_resume,
+)
 from tui_orch.engine.run.orchestrator import Orchestrator, RunOptions
 from tui_orch.engine.run.preconditions import PreconditionFailed
 from tui_orch.engine.run.runs import load_run, stop_run
-from tui_orch.engine.run.state import RunStore
+from tui_orch.engine.run.state import RunStore, TaskPhase
 from tui_orch.headless import (
     ConsoleReporter,
     JsonReporter,
@@ -81,6 +87,20 @@ def register(commands: Any) -> None:
     _add_run_options(resume)
     resume.set_defaults(handler=run_resume)
 
+    attach = commands.add_parser(
+        "attach",
+        help="reopen the app on a run whose agents still run",
+        description="Open the cockpit on a run whose agents are still running (the app was "
+        "quit with its agents left running, or its terminal closed): each pane starts with "
+        "what its agent printed last, and the run goes on from where it is. It needs a "
+        "terminal; `tui-orch resume --headless` follows a run without the app.",
+    )
+    attach.add_argument(
+        "run_id", nargs="?", metavar="RUN", help="the run (default: the newest with agents running)"
+    )
+    add_repo_option(attach)
+    attach.set_defaults(handler=run_attach)
+
     stop = commands.add_parser(
         "stop",
         help="stop a run's agents, keeping their work",
@@ -134,9 +154,11 @@ def _run_app(launch: Launch) -> int:
     state = app.orchestrator.state if app.orchestrator else None
     if state is not None and not state.finished:
         # The app is gone; the run (and any agents still working) is not.
+        running = any(task.phase is TaskPhase.RUNNING for task in state.tasks.values())
+        again = "attach" if running else "resume"
         print(
             f"run {state.run_id} is not finished ({state.phase}); go on with: "
-            f"tui-orch resume {state.run_id} --repo {state.repo}"
+            f"tui-orch {again} {state.run_id} --repo {state.repo}"
         )
     return app.return_code or EXIT_OK
 
@@ -162,6 +184,16 @@ def run_resume(args: argparse.Namespace) -> int:
         return _run_app(launch)
     approver, reporter, options = _front_end(args)
     return _drive(prepare_resume(args.run_id, args.repo, approver, reporter, options), args)
+
+
+def run_attach(args: argparse.Namespace) -> int:
+    run_id = args.run_id or latest_with_live_agents(args.repo)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise PreconditionFailed(
+            f"`tui-orch attach` opens the app, which needs a terminal; `tui-orch resume "
+            f"{run_id} --headless` follows the run without it"
+        )
+    return _run_app(Launch(repo=args.repo, resume_run_id=run_id, resume=True))
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -24,7 +24,6 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from tui_orch.engine.agents.exits import AgentExit
 from tui_orch.engine.plans.check import CheckReport
 from tui_orch.engine.plans.config import load_settings, remember_theme, user_config_path
 from tui_orch.engine.plans.problems import InputError
@@ -33,11 +32,11 @@ from tui_orch.engine.run.approvals import BatchDecision
 from tui_orch.engine.run.launch import prepare_new_run, prepare_resume
 from tui_orch.engine.run.orchestrator import Orchestrator, RunBusy
 from tui_orch.engine.run.preconditions import PreconditionFailed
-from tui_orch.engine.run.state import TaskPhase
 from tui_orch.launch_spec import Launch
 from tui_orch.ui.approver import ApprovalScreens, ScreenApprover
-from tui_orch.ui.bridge import VALIDATOR_KEY, EngineBridge
+from tui_orch.ui.bridge import EngineBridge
 from tui_orch.ui.messages import OpenDiff, OpenLog, RestartTask, RunEnded, StopTask
+from tui_orch.ui.run_model import RESTARTABLE_STATES, VALIDATOR_KEY
 from tui_orch.ui.screens.confirm import ConfirmModal, QuitModal
 from tui_orch.ui.screens.dashboard import DashboardScreen
 from tui_orch.ui.screens.diff_viewer import DiffScreen
@@ -49,6 +48,7 @@ from tui_orch.ui.screens.problems import ProblemsScreen
 from tui_orch.ui.toasts import first_clause
 
 FRAME_SECONDS = 1 / 30
+REPLAY_BYTES = 32 * 1024  # of each agent's log, shown again on resume (about a pane's tail)
 # Garbage collection while streaming; see `on_mount`: (young, middle, old) thresholds.
 COLLECTION_THRESHOLDS = (4_000, 4, 100)
 FRAMES_BEFORE_SLEEP = 30  # a second without output: the frame timer sleeps until there is
@@ -170,7 +170,8 @@ class OrchApp(App[int]):
                 self.launch.repo,
                 self._approver(),
                 self.engine_events,
-                self.launch.options,
+                # The panes start with what each agent of the batch printed last.
+                replace(self.launch.options, replay_bytes=REPLAY_BYTES),
             )
         except (InputError, PreconditionFailed) as refusal:
             self.notify(
@@ -198,7 +199,7 @@ class OrchApp(App[int]):
 
     def _conflict_badges(self) -> dict[str, list[str]]:
         """What the dashboard shows on each task's pane, for the merge screen."""
-        return {task_id: list(badges) for task_id, badges in self.dashboard.badges.items()}
+        return {task_id: task.badges for task_id, task in self.dashboard.model.tasks.items()}
 
     def _count_approvals(self, change: int) -> None:
         self.pending_approvals += change
@@ -213,15 +214,7 @@ class OrchApp(App[int]):
     def _drive(self, orchestrator: Orchestrator) -> None:
         self.orchestrator = orchestrator
         orchestrator.detach()  # whatever ends the app, the agents go on
-        state = orchestrator.state
-        self.dashboard.show_plan(
-            state.batches, {task.id: task.agent for task in orchestrator.plan.tasks}
-        )
-        for task_id, task in state.tasks.items():
-            if task.phase is not TaskPhase.PENDING:
-                failed = task.phase is TaskPhase.FAILED
-                word = AgentExit(task.reason, task.exit_code).state if failed else task.phase.value
-                self.dashboard.task_states[task_id] = word
+        # The dashboard learns the run from its first event (RunStarted), like the rest.
         self.engine_worker = self.run_worker(
             self._run_engine(orchestrator),
             group="engine",
@@ -311,16 +304,11 @@ class OrchApp(App[int]):
     # -- actions on tasks (asked for by the dashboard and the merge screen) -----------------
 
     def _task_files(self, task_id: str) -> tuple[str, Path] | None:
-        orchestrator = self.orchestrator
-        if orchestrator is None:
+        """The task's log (the validation's latest), as the run model knows it."""
+        log = self.dashboard.model.log_of(task_id)
+        if log is None:
             return None
-        store, run_id = orchestrator.store, orchestrator.state.run_id
-        if task_id == VALIDATOR_KEY:
-            count = max(1, len(orchestrator.state.validation))
-            return "validation", store.validation_files(run_id, count - 1).log
-        if task_id in orchestrator.state.tasks:
-            return task_id, store.task_files(run_id, task_id).log
-        return None
+        return ("validation" if task_id == VALIDATOR_KEY else task_id), log
 
     @on(OpenLog)
     def open_log(self, message: OpenLog) -> None:
@@ -334,11 +322,10 @@ class OrchApp(App[int]):
     @on(OpenDiff)
     def open_diff(self, message: OpenDiff) -> None:
         task_id = message.task_id
-        orchestrator = self.orchestrator
-        if orchestrator is None or task_id not in orchestrator.state.tasks:
+        task = self.dashboard.model.tasks.get(task_id)
+        if task is None or task_id == VALIDATOR_KEY or not task.worktree:
             self.notify("No diff for that yet.", severity="warning")
             return
-        task = orchestrator.state.tasks[task_id]
         if not task.start_commit:
             self.notify(f"{task_id} has not started yet.", severity="warning")
             return
@@ -348,8 +335,7 @@ class OrchApp(App[int]):
     def ask_to_stop(self, message: StopTask) -> None:
         """`x`: asks first (unless `confirm_stop: false`); only the one agent stops."""
         task_id = message.task_id
-        orchestrator = self.orchestrator
-        if orchestrator is None or task_id not in orchestrator.running_task_ids():
+        if self.orchestrator is None or task_id not in self.dashboard.model.running():
             self.notify(f"{task_id} is not running.", severity="warning")
             return
         if not self.settings.confirm_stop:
@@ -386,10 +372,11 @@ class OrchApp(App[int]):
     async def _restart(self, task_id: str) -> None:
         """`r` restarts this task only: at once while its batch runs, by answering the
         merge question that lists it as failed, or by resuming a stopped run."""
-        orchestrator = self.orchestrator
-        if orchestrator is None or task_id not in orchestrator.state.tasks:
+        orchestrator, model = self.orchestrator, self.dashboard.model
+        task = model.tasks.get(task_id)
+        if orchestrator is None or task is None or task_id == VALIDATOR_KEY:
             return
-        if orchestrator.state.tasks[task_id].phase is not TaskPhase.FAILED:
+        if task.state not in RESTARTABLE_STATES:
             self.notify(f"{task_id} has not failed; nothing to restart.", severity="warning")
             return
         said = f"Restarting {task_id} in its worktree; its earlier work is kept."
@@ -399,8 +386,8 @@ class OrchApp(App[int]):
             self.notify(said)
         elif self.engine_worker is None or not self.engine_worker.is_running:
             self.launch = Launch(
-                repo=Path(orchestrator.state.repo),
-                resume_run_id=orchestrator.state.run_id,
+                repo=Path(model.repo),
+                resume_run_id=model.run_id,
                 resume=True,
                 options=self.launch.options,
             )
@@ -456,12 +443,11 @@ class OrchApp(App[int]):
         self.action_request_quit()
 
     def action_request_quit(self) -> None:
-        orchestrator = self.orchestrator
-        running = orchestrator.running_task_ids() if orchestrator else []
-        if orchestrator is None or not running:
+        running = self.dashboard.model.running() if self.orchestrator else []
+        if not running:
             self.exit(self.result_code, return_code=self.result_code)
             return
-        self.push_screen(QuitModal(running, orchestrator.state.run_id), self._quit_answered)
+        self.push_screen(QuitModal(running, self.dashboard.model.run_id), self._quit_answered)
 
     def _quit_answered(self, choice: str | None) -> None:
         if choice == "detach":

@@ -17,9 +17,7 @@ from textual.message_pump import MessagePump
 
 from tui_orch.engine.run.events import AgentOutput, Event, ValidationOutput
 from tui_orch.ui.messages import EngineEventArrived
-
-VALIDATOR_KEY = "validate"
-TAIL_KEEP = 400
+from tui_orch.ui.run_model import TAIL_KEEP, VALIDATOR_KEY
 
 
 @dataclass

@@ -207,6 +207,22 @@ def last_lines(path: Path, count: int = 5, window: int = 8192) -> tuple[str, ...
     return tuple(line[:500] for line in lines if line.strip())[-count:]
 
 
+def replay_offset(path: Path, window: int) -> int:
+    """Where to start following a log to show its last ``window`` bytes or so again:
+    the start of the first whole line in them (the end of the file for a window of 0)."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, 2)
+            if size <= window:
+                return 0
+            handle.seek(size - window)
+            chunk = handle.read(window)
+    except OSError:
+        return 0
+    newline = chunk.find(b"\n")
+    return size if newline < 0 else size - window + newline + 1
+
+
 class LogTail:
     """Follows a growing log file and hands out whole lines, decoded leniently.
 

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from tui_orch.engine.agents.exits import AgentExit, ExitReason
 from tui_orch.engine.agents.jobs import (
+    LogTail,
     SupervisorStatus,
     is_alive,
     last_lines,
     read_status,
+    replay_offset,
     start_job,
 )
 from tui_orch.engine.agents.watcher import WatchedJob, watch_jobs
@@ -33,7 +35,7 @@ from tui_orch.engine.run.approvals import (
     MergeRequest,
     TaskOutcome,
 )
-from tui_orch.engine.run.run_context import RunContext
+from tui_orch.engine.run.run_context import RunSteps
 from tui_orch.engine.run.run_types import RunStopped
 from tui_orch.engine.run.state import (
     TaskPhase,
@@ -69,10 +71,10 @@ class LiveBuild:
         return False
 
 
-class BuildSteps(RunContext):
-    """The steps of one batch (a mixin of `Orchestrator`)."""
+class BuildSteps(RunSteps):
+    """The steps of one batch (an object the `Orchestrator` holds)."""
 
-    def _skip(self, task_ids: frozenset[str] | set[str], reason: str, phase: TaskPhase) -> None:
+    def skip(self, task_ids: frozenset[str] | set[str], reason: str, phase: TaskPhase) -> None:
         """Mark tasks skipped (or excluded), and every task that depends on them skipped."""
         tasks = self.state.tasks
         for task_id in task_ids:
@@ -84,7 +86,7 @@ class BuildSteps(RunContext):
                     tasks[task_id], TaskPhase.SKIPPED, "a task it depends on was left out"
                 )
 
-    async def _build(self, tasks: list[TaskState]) -> None:
+    async def build(self, tasks: list[TaskState]) -> None:
         """Start or re-attach every task's agent, then follow them all to their end.
 
         Each agent starts as soon as its worktree is ready and is followed from that
@@ -93,8 +95,9 @@ class BuildSteps(RunContext):
         if self.resumed:  # only a restart can find agents it did not start itself
             await asyncio.to_thread(self._adopt_unrecorded, tasks)
             await asyncio.to_thread(self._settle_ended_while_away, tasks)
-        only = self.restart_only  # a resume that restarts one failed task, not all
-        self.restart_only = None
+            await asyncio.to_thread(self._replay_ended, tasks)
+        only = self.run.restart_only  # a resume that restarts one failed task, not all
+        self.run.restart_only = None
         to_start = [
             t
             for t in tasks
@@ -119,13 +122,13 @@ class BuildSteps(RunContext):
 
         arrivals: asyncio.Queue[WatchedJob | None] = asyncio.Queue()
         live = LiveBuild({t.id for t in tasks}, arrivals)
-        self._live_build = live
+        self.run.live_build = live
         launching = asyncio.create_task(self._launch(to_start, arrivals))
         launching.add_done_callback(lambda _: launched.set())
         watching = asyncio.create_task(
             watch_jobs(
                 attached,
-                on_lines=lambda task_id, lines: self.emit(
+                on_lines=lambda task_id, lines: self.run.emit(
                     ev.AgentOutput, task_id=task_id, lines=tuple(lines)
                 ),
                 on_end=ended,
@@ -144,7 +147,7 @@ class BuildSteps(RunContext):
             await watching
         finally:
             live.closed = True
-            self._live_build = None
+            self.run.live_build = None
             watching.cancel()
             launching.cancel()
             # An agent being started when we were stopped is recorded before we go on,
@@ -158,7 +161,7 @@ class BuildSteps(RunContext):
     async def restart_task(self, task_id: str) -> bool:
         """Run a failed task's agent again in its worktree while its batch still runs
         (the others go on); False when no batch with that failed task is being built."""
-        live = self._live_build
+        live = self.run.live_build
         task = self.state.tasks.get(task_id)
         if (
             live is None
@@ -231,11 +234,25 @@ class BuildSteps(RunContext):
             raise
 
     def _follow_again(self, task: TaskState) -> WatchedJob:
-        """A job that was already running (a resume): show only its new output."""
+        """A job that was already running (a resume): its new output, after the last
+        ``replay_bytes`` of what it printed before (through the same route)."""
         assert task.handle is not None
         files = self.store.task_files(self.state.run_id, task.id)
-        offset = files.log.stat().st_size if files.log.exists() else 0
+        offset = replay_offset(files.log, self.options.replay_bytes)
         return WatchedJob(task.id, files, task.handle, log_offset=offset)
+
+    def _replay_ended(self, tasks: list[TaskState]) -> None:
+        """On resume, what the batch's agents that already ended printed last: a front
+        end that shows output shows theirs too, not only the running agents'."""
+        if not self.options.replay_bytes:
+            return
+        for task in tasks:
+            if task.phase in (TaskPhase.PENDING, TaskPhase.RUNNING, TaskPhase.SKIPPED):
+                continue
+            log = self.store.task_files(self.state.run_id, task.id).log
+            lines = LogTail(log, replay_offset(log, self.options.replay_bytes)).flush()
+            if lines:
+                self.run.emit(ev.AgentOutput, task_id=task.id, lines=tuple(lines))
 
     async def _monitor_loop(self, tasks: list[TaskState], agents_done: asyncio.Event) -> None:
         """Every couple of seconds while agents run: what they changed, against whom."""
@@ -255,9 +272,9 @@ class BuildSteps(RunContext):
             head = await asyncio.to_thread(self.workspace.rev, self.state.integration_branch)
             appeared, gone = await asyncio.to_thread(self.monitor.round, views, head)
         except (GitError, RuntimeError) as error:
-            self.emit(ev.Notice, message=f"conflict check skipped this round: {error}")
+            self.run.emit(ev.Notice, message=f"conflict check skipped this round: {error}")
             return
-        self._report_conflicts(appeared, gone)
+        self.run.report_conflicts(appeared, gone)
 
     def _adopt_unrecorded(self, tasks: list[TaskState]) -> None:
         """Agents that a tui-orch started but died before recording (between the start
@@ -301,7 +318,7 @@ class BuildSteps(RunContext):
         if worktree.exists():
             # Made for this batch by a driver that stopped before starting its agent:
             # from the same start point (the integration head moves only after a batch).
-            task.start_commit = task.start_commit or start.commit
+            self.journal.worktree_ready(task, task.start_commit or start.commit)
             problem = self._branch_problem(task)
             if problem:
                 self._cannot_start(task, ExitReason.LEFT_BRANCH, problem)
@@ -318,7 +335,7 @@ class BuildSteps(RunContext):
             )
             return False
         if created or not task.start_commit:
-            task.start_commit = start.commit  # from now on the conflict monitor looks at it
+            self.journal.worktree_ready(task, start.commit)
         return True
 
     def _cannot_start(self, task: TaskState, reason: str, message: str) -> None:
@@ -432,6 +449,7 @@ class BuildSteps(RunContext):
                 worktree=task_state.worktree,
                 branch=task_state.branch,
                 log_path=str(files.log),
+                start_commit=task_state.start_commit,
             ),
         )
         return WatchedJob(task.id, files, handle, process, log_offset=offset)
@@ -502,7 +520,7 @@ class BuildSteps(RunContext):
 
     # -- merging a batch -----------------------------------------------------------------
 
-    async def _merge_batch(self, index: int, tasks: list[TaskState]) -> None:
+    async def merge_batch(self, index: int, tasks: list[TaskState]) -> None:
         """Ask to merge the built batch (restarting failed tasks first, if so asked), then
         merge it; failed or blocked tasks nobody chose to go on without stop the run."""
         while True:
@@ -519,12 +537,12 @@ class BuildSteps(RunContext):
             again = [t for t in tasks if t.id in decision.restart and t.phase is TaskPhase.FAILED]
             if not again:
                 break
-            await self._build(again)  # then ask again, with how the new attempts ended
+            await self.build(again)  # then ask again, with how the new attempts ended
         failed = [t for t in tasks if t.phase is TaskPhase.FAILED]
         kept_failing = [t for t in failed if t.id not in decision.go_on_without]
         if kept_failing:
             raise RunStopped("failed", self._failure_message(kept_failing))
-        self._skip({t.id for t in failed}, "failed; left out at your request", TaskPhase.EXCLUDED)
+        self.skip({t.id for t in failed}, "failed; left out at your request", TaskPhase.EXCLUDED)
         await self._merge_approved(index, tasks, decision)
 
     async def _ask_merge(self, index: int, tasks: list[TaskState]) -> MergeDecision | None:
@@ -610,14 +628,14 @@ class BuildSteps(RunContext):
             for task_id, reasons in self.monitor.blocked().items()
             if task_id in {t.id for t in ready}
         }
-        self._skip(decision.exclude, "kept out of the merge at your request", TaskPhase.EXCLUDED)
+        self.skip(decision.exclude, "kept out of the merge at your request", TaskPhase.EXCLUDED)
         held = [
             task_id
             for task_id in blocked
             if task_id not in decision.override and task_id not in decision.exclude
         ]
         for task_id in held:
-            self._skip({task_id}, "blocked: " + "; ".join(blocked[task_id]), TaskPhase.EXCLUDED)
+            self.skip({task_id}, "blocked: " + "; ".join(blocked[task_id]), TaskPhase.EXCLUDED)
         integration = Path(state.integration_worktree)
         for task in ready:
             if task.phase is not TaskPhase.SUCCEEDED:
@@ -668,7 +686,7 @@ class BuildSteps(RunContext):
             for other in self.state.tasks.values()
             if other.phase is TaskPhase.MERGED and set(paths) & set(other.files_changed)
         )
-        self.emit(
+        self.run.emit(
             ev.MergeConflict, batch=index + 1, task_id=task.id, paths=paths, with_tasks=others
         )
         with_whom = " with " + ", ".join(f"task '{other}'" for other in others) if others else ""

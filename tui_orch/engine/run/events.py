@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import ClassVar
 
 
@@ -24,11 +24,26 @@ class Event:
         data: dict[str, object] = {"event": self.kind}
         for item in fields(self):
             value = getattr(self, item.name)
-            data[item.name] = list(value) if isinstance(value, tuple) else value
+            if isinstance(value, tuple):
+                value = [asdict(v) if isinstance(v, TaskSnapshot) else v for v in value]
+            data[item.name] = value
         return data
 
 
 EventSink = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class TaskSnapshot:
+    """A task as a run (new or resumed) starts with it: front ends need no engine object."""
+
+    id: str
+    agent: str
+    state: str  # a word, as front ends show it (see TaskState.shown_state)
+    worktree: str
+    branch: str
+    log_path: str
+    start_commit: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +56,7 @@ class RunStarted(Event):
     batches: tuple[tuple[str, ...], ...]
     state_dir: str
     resumed: bool = False
+    tasks: tuple[TaskSnapshot, ...] = ()  # every task of the plan, in plan order
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +84,7 @@ class AgentStarted(Event):
     worktree: str
     branch: str
     log_path: str
+    start_commit: str = ""  # what its worktree started from: its diff is against it
 
 
 @dataclass(frozen=True, kw_only=True)

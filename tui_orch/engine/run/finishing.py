@@ -22,17 +22,17 @@ from tui_orch.engine.run.approvals import (
 from tui_orch.engine.run.cleanup import clean_run
 from tui_orch.engine.run.journal import Step
 from tui_orch.engine.run.preconditions import tracked_changes
-from tui_orch.engine.run.run_context import RunContext
+from tui_orch.engine.run.run_context import RunSteps
 from tui_orch.engine.run.run_types import EXIT_FAILED, EXIT_MERGED, NothingToMerge, RunStopped
 from tui_orch.engine.run.state import RunPhase, TaskPhase
 
 
-class FinishSteps(RunContext):
-    """The steps after the last batch (a mixin of `Orchestrator`)."""
+class FinishSteps(RunSteps):
+    """The steps after the last batch (an object the `Orchestrator` holds)."""
 
     # -- after the last batch -------------------------------------------------------------
 
-    async def _finish(self) -> None:
+    async def finish(self) -> None:
         """Check, validate, ask, move the base, clean up: each step once, even across
         resumes (a run stopped after the move only has its clean-up left)."""
         state = self.state
@@ -40,7 +40,7 @@ class FinishSteps(RunContext):
             await self._check_and_merge()
         await asyncio.to_thread(self._check_base_holds_merged, state.merged_commit)
         if not self.journal.recorded(Step.CLEANED):
-            await asyncio.to_thread(self._clean_up)
+            await asyncio.to_thread(self.clean_up)
 
     async def _check_and_merge(self) -> None:
         state = self.state
@@ -137,7 +137,7 @@ class FinishSteps(RunContext):
             )
             for p in problems
         ]
-        self._report_conflicts(self.monitor.add(conflicts), [])
+        self.run.report_conflicts(self.monitor.add(conflicts), [])
         if not problems or policy != "block":
             return
         messages = tuple(problem.message for problem in problems)
@@ -192,7 +192,7 @@ class FinishSteps(RunContext):
                 job = WatchedJob("validate", files, handle, process)
             results = await watch_jobs(
                 [job],
-                on_lines=lambda _key, lines: self.emit(ev.ValidationOutput, lines=tuple(lines)),
+                on_lines=lambda _key, lines: self.run.emit(ev.ValidationOutput, lines=tuple(lines)),
                 interval=self.options.poll_interval,
             )
             status = results["validate"]
@@ -309,12 +309,12 @@ class FinishSteps(RunContext):
                 f"merge it by hand (see `tui-orch status {state.run_id}`)",
             )
 
-    def _clean_up(self) -> None:
+    def clean_up(self) -> None:
         """Remove the run's worktrees and branches (all in base now); logs stay.
 
         The same removal as `tui-orch clean`, so anything that would still lose work (a
         task kept out of the merge) is kept and listed there, never force-removed here.
         """
         report = clean_run(self.workspace, self.state, driving=True)
-        self.kept_after_cleanup = tuple(report.kept)
+        self.run.kept_after_cleanup = tuple(report.kept)
         self.journal.cleaned(report.removed_worktrees, report.removed_branches, tuple(report.kept))

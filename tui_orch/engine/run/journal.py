@@ -209,6 +209,13 @@ class RunJournal:
         event = self._event(ev.TaskSkipped, task_id=task.id, reason=reason, phase=phase.value)
         self.record(Step.TASK_SKIPPED, task.id, event)
 
+    @staticmethod
+    def worktree_ready(task: TaskState, start_commit: str) -> None:
+        """Where the task's worktree starts (the conflict monitor diffs from it). Not a
+        step of its own: saved with the agent's start, and worked out again by a resume
+        that finds the worktree without a recorded start."""
+        task.start_commit = start_commit
+
     def task_started(self, task: TaskState, handle: JobHandle, event: ev.Event) -> None:
         """Recorded before anything else can happen to the agent."""
         self._running(task, handle.pid, handle.start_time, time.time())

@@ -25,6 +25,7 @@ from tui_orch.engine.run.preconditions import (
     check_creatable,
     check_git_version,
 )
+from tui_orch.engine.run.runs import live_agents
 from tui_orch.engine.run.state import RunStore
 
 
@@ -107,3 +108,15 @@ def latest_unfinished(store: RunStore) -> str:
         if not run.finished:
             return run.run_id
     raise PreconditionFailed("there is no unfinished run to resume; see `tui-orch status`")
+
+
+def latest_with_live_agents(repo_dir: Path | None) -> str:
+    """The newest run whose agents still run (the one `tui-orch attach` reopens)."""
+    store = RunStore(open_workspace(repo_dir).common)
+    for run in reversed(store.all()):
+        if not run.finished and live_agents(store, run):
+            return run.run_id
+    raise PreconditionFailed(
+        "no run has agents running; `tui-orch resume` goes on with a stopped run "
+        "(see `tui-orch status`)"
+    )

@@ -35,6 +35,7 @@ from tui_orch.engine.run.approvals import (
 from tui_orch.engine.run.building import BuildSteps
 from tui_orch.engine.run.finishing import FinishSteps
 from tui_orch.engine.run.journal import RunJournal
+from tui_orch.engine.run.run_context import RunContext
 from tui_orch.engine.run.run_types import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -58,7 +59,7 @@ from tui_orch.tables import plural
 __all__ = ["EXIT_FAILED", "Orchestrator", "RunBusy", "RunOptions", "RunResult", "RunStopped"]
 
 
-class Orchestrator(BuildSteps, FinishSteps):
+class Orchestrator:
     """Drives one run from its state on disk to merged (or to a clear stop)."""
 
     def __init__(
@@ -80,9 +81,6 @@ class Orchestrator(BuildSteps, FinishSteps):
         self.options = options
         self.resumed = resumed
         self._detaching = False
-        self._live_build = None
-        self.kept_after_cleanup: tuple[str, ...] = ()
-        self.restart_only: frozenset[str] | None = None
         self.predicting = predictions_available()
         self.monitor = ConflictMonitor(
             workspace.root,
@@ -91,6 +89,23 @@ class Orchestrator(BuildSteps, FinishSteps):
             [task.id for task in plan.tasks],
             self.predicting,
         )
+        self.context = RunContext(
+            plan, workspace, self.journal, approver, options, self.monitor, resumed
+        )
+        self.building = BuildSteps(self.context)  # a batch: agents, checks, its merge
+        self.finishing = FinishSteps(self.context)  # validation, the base's move, clean-up
+
+    @property
+    def restart_only(self) -> frozenset[str] | None:
+        """On resume, of the failed tasks restart only these (`r` on one task)."""
+        return self.context.restart_only
+
+    @restart_only.setter
+    def restart_only(self, task_ids: frozenset[str] | None) -> None:
+        self.context.restart_only = task_ids
+
+    def emit(self, event_type: type[ev.Event], **values: object) -> None:
+        self.journal.emit(event_type, **values)
 
     # -- construction -------------------------------------------------------------
 
@@ -169,12 +184,12 @@ class Orchestrator(BuildSteps, FinishSteps):
                     raise
                 while self.state.batch_index < len(self.state.batches):
                     await self._run_batch(self.state.batch_index)
-                await self._finish()
+                await self.finishing.finish()
                 return self._conclude("merged", EXIT_MERGED, self._merged_message())
             except RunStopped as stop:
                 return self._conclude(stop.outcome, stop.exit_code, stop.message)
             except NothingToMerge as nothing:
-                await asyncio.to_thread(self._clean_up)
+                await asyncio.to_thread(self.finishing.clean_up)
                 return self._conclude(nothing.outcome, nothing.exit_code, nothing.message)
             except Exception as error:
                 if not self.journal.created:
@@ -189,7 +204,8 @@ class Orchestrator(BuildSteps, FinishSteps):
                         f"detached from run {self.state.run_id}: "
                         f"{len(running)} "
                         f"{'agent keeps' if len(running) == 1 else 'agents keep'} running; "
-                        f"run `tui-orch resume {self.state.run_id}` to pick it up",
+                        f"`tui-orch attach {self.state.run_id}` reopens the app on it "
+                        f"(`tui-orch resume {self.state.run_id} --headless` follows it without)",
                     )
                 stopped = await asyncio.shield(asyncio.to_thread(self._stop_all_jobs))
                 if self.state.phase is RunPhase.VALIDATING:
@@ -216,6 +232,10 @@ class Orchestrator(BuildSteps, FinishSteps):
 
     def running_task_ids(self) -> list[str]:
         return [t.id for t in self.state.tasks.values() if t.phase is TaskPhase.RUNNING]
+
+    async def restart_task(self, task_id: str) -> bool:
+        """Run a failed task's agent again while its batch is built (see BuildSteps)."""
+        return await self.building.restart_task(task_id)
 
     def stop_task(self, task_id: str) -> bool:
         """Stop one agent (TERM, then KILL); its worktree and branch are kept."""
@@ -252,6 +272,18 @@ class Orchestrator(BuildSteps, FinishSteps):
                 batches=tuple(tuple(batch) for batch in state.batches),
                 state_dir=str(self.store.run_dir(state.run_id)),
                 resumed=self.resumed,
+                tasks=tuple(
+                    ev.TaskSnapshot(
+                        task.id,
+                        self.plan.task(task.id).agent,
+                        task.shown_state,
+                        task.worktree,
+                        task.branch,
+                        str(self.store.task_files(state.run_id, task.id).log),
+                        task.start_commit,
+                    )
+                    for task in state.tasks.values()
+                ),
             )
         )
         if moved:
@@ -313,8 +345,9 @@ class Orchestrator(BuildSteps, FinishSteps):
         self.emit(
             ev.BatchStarted, number=number, total=total, task_ids=tuple(t.id for t in runnable)
         )
-        await self._build(runnable)
-        await self._merge_batch(index, runnable)  # failed tasks: restarted, left out, or stop
+        await self.building.build(runnable)
+        # Failed tasks: restarted, left out, or the run stops.
+        await self.building.merge_batch(index, runnable)
         self.journal.batch_merged()
 
     async def _approve_batch(self, index: int) -> None:
@@ -337,7 +370,7 @@ class Orchestrator(BuildSteps, FinishSteps):
                 f"touched; run `tui-orch resume {state.run_id}` to go on or "
                 f"`tui-orch clean {state.run_id}` to drop the run",
             )
-        self._skip(decision.skip, "skipped at your request", TaskPhase.SKIPPED)
+        self.building.skip(decision.skip, "skipped at your request", TaskPhase.SKIPPED)
         self.journal.batch_approved()
 
     # -- stopping and concluding ---------------------------------------------------------------
@@ -395,7 +428,7 @@ class Orchestrator(BuildSteps, FinishSteps):
             if empty
             else ""
         )
-        kept = len(self.kept_after_cleanup)
+        kept = len(self.context.kept_after_cleanup)
         cleaned = (
             "worktrees and branches removed, logs kept"
             if not kept

@@ -1,4 +1,4 @@
-"""What every step of a run shares: its plan, repository, state, and how it reports."""
+"""What every step of a run shares: its plan, repository, journal, and how it reports."""
 
 from __future__ import annotations
 
@@ -11,37 +11,50 @@ from tui_orch.engine.run import events as ev
 from tui_orch.engine.run.approvals import Approver
 from tui_orch.engine.run.journal import RunJournal
 from tui_orch.engine.run.run_types import RunOptions
-from tui_orch.engine.run.state import (
-    RunState,
-    RunStore,
-)
+from tui_orch.engine.run.state import RunState, RunStore
 
 if TYPE_CHECKING:
     from tui_orch.engine.run.building import LiveBuild
 
 
 class RunContext:
-    """The fields and plumbing the step mixins rely on; `Orchestrator` fills them in."""
+    """One run's fixed parts, and the little the steps hand each other while it runs."""
 
-    plan: Plan
-    workspace: Workspace
-    store: RunStore
-    state: RunState
-    approver: Approver
-    options: RunOptions
-    monitor: ConflictMonitor
-    resumed: bool
-    journal: RunJournal  # every change to the state goes through it
-    _live_build: LiveBuild | None  # the batch being built, while it is
-    # On resume, restart only these failed tasks (the others are asked about at merge time).
-    restart_only: frozenset[str] | None
-    kept_after_cleanup: tuple[str, ...]  # what clean-up kept (unmerged work), with why
+    def __init__(
+        self,
+        plan: Plan,
+        workspace: Workspace,
+        journal: RunJournal,
+        approver: Approver,
+        options: RunOptions,
+        monitor: ConflictMonitor,
+        resumed: bool,
+    ) -> None:
+        self.plan = plan
+        self.workspace = workspace
+        self.journal = journal  # every change to the run's state goes through it
+        self.approver = approver
+        self.options = options
+        self.monitor = monitor
+        self.resumed = resumed
+        self.live_build: LiveBuild | None = None  # the batch being built, while it is
+        # On resume, restart only these failed tasks (the others are asked about at merge time).
+        self.restart_only: frozenset[str] | None = None
+        self.kept_after_cleanup: tuple[str, ...] = ()  # what clean-up kept, with why
+
+    @property
+    def state(self) -> RunState:
+        return self.journal.state
+
+    @property
+    def store(self) -> RunStore:
+        return self.journal.store
 
     def emit(self, event_type: type[ev.Event], **values: object) -> None:
         """An event that changes nothing in the run (output, a notice)."""
         self.journal.emit(event_type, **values)
 
-    def _report_conflicts(self, appeared: list[Conflict], gone: list[Conflict]) -> None:
+    def report_conflicts(self, appeared: list[Conflict], gone: list[Conflict]) -> None:
         if not appeared and not gone:
             return
         run_id = self.state.run_id
@@ -69,3 +82,16 @@ class RunContext:
             for conflict in gone
         ]
         self.journal.conflicts_changed([c.to_dict() for c in self.monitor.history], events)
+
+
+class RunSteps:
+    """A group of a run's steps (building a batch; finishing): an object given the run's
+    context, its journal among it, not a mixin of the orchestrator."""
+
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
+        # Fixed for the run: named here so that each step reads as it did.
+        self.plan, self.workspace, self.journal = run.plan, run.workspace, run.journal
+        self.state, self.store = run.state, run.store
+        self.approver, self.options, self.monitor = run.approver, run.options, run.monitor
+        self.resumed = run.resumed

@@ -19,6 +19,9 @@ class RunOptions:
     poll_interval: float = 0.1
     grace: float = 5.0
     copy_ignored: tuple[str, ...] = (".env", ".env.*")
+    # On resume, each agent's last this many bytes of output are shown again (the app
+    # fills its panes from the logs); 0: only what agents print from now on.
+    replay_bytes: int = 0
 
 
 @dataclass(frozen=True)

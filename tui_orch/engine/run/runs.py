@@ -41,6 +41,7 @@ class TaskView:
     duration: float | None
     files_changed: int
     commits: int
+    attempts: int  # how many times its agent was started
     branch: str
     worktree: str
     log: str
@@ -78,6 +79,7 @@ def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
         reason=reason,
         alive=alive,
         duration=duration,
+        attempts=task.attempts,
         files_changed=len(task.files_changed),
         commits=task.commits,
         branch=task.branch,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
+from tui_orch.engine.agents.exits import AgentExit
 from tui_orch.engine.agents.jobs import JobFiles, JobHandle, write_json_atomic
 from tui_orch.engine.run.preconditions import PreconditionFailed
 
@@ -72,6 +73,14 @@ class TaskState:
         if self.supervisor_pid is None:
             return None
         return JobHandle(self.supervisor_pid, self.supervisor_start)
+
+    @property
+    def shown_state(self) -> str:
+        """The task's state in a word, as the front ends show it ("timed-out", not
+        "failed", for an agent that ran out of time)."""
+        if self.phase is TaskPhase.FAILED:
+            return AgentExit(self.reason, self.exit_code).state
+        return self.phase.value
 
     @property
     def duration(self) -> float | None:

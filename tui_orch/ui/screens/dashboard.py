@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,7 +16,7 @@ from textual.widgets import Static, Tree
 
 from tui_orch.engine.agents.exits import AgentExit
 from tui_orch.engine.run import events as ev
-from tui_orch.ui.bridge import VALIDATOR_KEY, PendingOutput
+from tui_orch.ui.bridge import PendingOutput
 from tui_orch.ui.messages import (
     EngineEventArrived,
     OpenDiff,
@@ -26,6 +25,7 @@ from tui_orch.ui.messages import (
     StopTask,
     TaskAction,
 )
+from tui_orch.ui.run_model import RESTARTABLE_STATES, VALIDATOR_KEY, RunModel, TaskModel
 from tui_orch.ui.toasts import Toasts, first_clause
 from tui_orch.ui.widgets.agent_pane import AgentPane, state_word
 from tui_orch.ui.widgets.conflicts_panel import ConflictsPanel
@@ -41,21 +41,6 @@ PANES_SHOWN_PER_FRAME = 4
 TICK_SECONDS = 0.5
 # States in which a task needs nothing more in its batch.
 DONE_STATES = ("merged", "skipped", "excluded", "no-changes")
-# States a task can be restarted from (`r`).
-RESTARTABLE_STATES = ("failed", "stopped", "timed-out")
-
-
-@dataclass
-class TaskClock:
-    """When a task started and ended, by the app's clock (frozen in snapshot tests)."""
-
-    started: float | None = None
-    ended: float | None = None
-
-    def elapsed(self, now: float) -> float | None:
-        if self.started is None:
-            return None
-        return max(0.0, (self.ended if self.ended is not None else now) - self.started)
 
 
 def _badge_text(event: ev.ConflictDetected) -> str:
@@ -123,14 +108,7 @@ not failed) are not offered in the footer.
         super().__init__(id="dashboard")
         self.clock = clock
         self.facts = RunFacts()
-        self.batches: list[list[str]] = []
-        self.agents: dict[str, str] = {}
-        self.task_states: dict[str, str] = {}
-        self.clocks: dict[str, TaskClock] = {}
-        self.files_changed: dict[str, int] = {}
-        self.badges: dict[str, list[str]] = {}
-        self._badges_by_key: dict[str, dict[object, str]] = {}
-        self._early_output: dict[str, PendingOutput] = {}
+        self.model = RunModel()  # what every widget here draws: changed by events only
         self.pane_keys: list[str] = []
         self.panes: dict[str, AgentPane] = {}
         self.zoomed: AgentPane | None = None  # `z`: one pane over the whole pane area
@@ -152,25 +130,25 @@ not failed) are not offered in the footer.
 
     # -- engine events ---------------------------------------------------------------
 
-    def show_plan(self, batches: list[list[str]], agents: dict[str, str]) -> None:
-        """What the run will do, before any event arrives (also on resume)."""
-        self.batches = batches
-        self.agents = agents
-        for batch in batches:
-            for task_id in batch:
-                self.task_states.setdefault(task_id, "pending")
-                self.clocks.setdefault(task_id, TaskClock())
-        self.facts.batches = len(batches)
-        self.query_one(RunTree).set_batches(batches)
+    @property
+    def task_states(self) -> dict[str, str]:
+        """Each task's state word, from the model (for a glance in tests and tools)."""
+        return self.model.states()
 
     @on(EngineEventArrived)
     def apply_event(self, message: EngineEventArrived) -> None:
+        """The model first, then what the event changes on screen."""
         event = message.event
         now = self.clock()
+        self.model.apply(event, now)
         match event:
             case ev.RunStarted():
                 self.facts.run_id = event.run_id
                 self.facts.phase = "building"
+                self.facts.batches = len(self.model.batches)
+                self.query_one(RunTree).set_batches(self.model.batches)
+                for task_id, task in self.model.tasks.items():
+                    self._set_state(task_id, task.state)
                 self.show_message(f"run {event.run_id} on '{event.base}'")
             case ev.BatchStarted():
                 self.facts.batch = event.number
@@ -178,13 +156,11 @@ not failed) are not offered in the footer.
                 if event.task_ids:  # a batch whose tasks were all left out shows no panes
                     self._show_panes(list(event.task_ids))
                 self._settle_batches(running=event.number if event.task_ids else 0)
-            case ev.TaskSkipped():
-                self._set_state(event.task_id, event.phase)
-            case ev.AgentStarted():
-                self.clocks[event.task_id] = TaskClock(started=now)
-                self._set_state(event.task_id, "running")
+            case ev.TaskSkipped() | ev.AgentStarted() | ev.MergeDone():
+                self._set_state(event.task_id, self.model.task(event.task_id).state)
+                if isinstance(event, ev.MergeDone):
+                    self._mark_batch_merged(event.batch)
             case ev.AgentExited():
-                self.clocks.setdefault(event.task_id, TaskClock(started=now)).ended = now
                 ended = AgentExit(event.reason, event.exit_code)
                 self._set_state(event.task_id, ended.state)
                 if not ended.succeeded:
@@ -205,11 +181,7 @@ not failed) are not offered in the footer.
                     more="see the panes",
                 )
             case ev.TaskCommitted():
-                self.files_changed[event.task_id] = event.files_changed
                 self._refresh_pane(event.task_id)
-            case ev.MergeDone():
-                self._set_state(event.task_id, "merged")
-                self._mark_batch_merged(event.batch)
             case ev.MergeConflict():
                 self._badge(event.task_id, "merge", f"merge conflict: {', '.join(event.paths)}")
                 self.toasts.show(
@@ -221,17 +193,13 @@ not failed) are not offered in the footer.
             case ev.ValidationStarted():
                 self.facts.phase = "validating"
                 self._clear_settled_conflicts()
-                self.clocks[VALIDATOR_KEY] = TaskClock(started=now)
-                self.task_states[VALIDATOR_KEY] = "running"
-                self.agents[VALIDATOR_KEY] = event.command
                 if not self._pane(VALIDATOR_KEY):
                     self._unzoom()
                     self._set_columns(len(self.pane_keys) + 1)
                     self._add_pane(VALIDATOR_KEY)
                 self._refresh_pane(VALIDATOR_KEY)
             case ev.ValidationResult():
-                self.clocks.setdefault(VALIDATOR_KEY, TaskClock(started=now)).ended = now
-                self._set_state(VALIDATOR_KEY, "passed" if event.passed else "failed")
+                self._set_state(VALIDATOR_KEY, self.model.task(VALIDATOR_KEY).state)
             case ev.BaseMerged():
                 self.facts.phase = "merged"
                 self.show_message(f"'{event.base}' moved to {event.new_commit[:8]}")
@@ -268,8 +236,8 @@ not failed) are not offered in the footer.
     def _settle_batches(self, running: int = 0) -> None:
         """Each batch's mark in the tree: ▶ the one running, ✔ done, ⊘ all left out."""
         tree = self.query_one(RunTree)
-        for number, task_ids in enumerate(self.batches, start=1):
-            states = [self.task_states.get(t) for t in task_ids]
+        for number, task_ids in enumerate(self.model.batches, start=1):
+            states = [self.model.task(t).state for t in task_ids]
             if number == running:
                 mark = "running"
             elif states and all(state in ("skipped", "excluded") for state in states):
@@ -282,45 +250,42 @@ not failed) are not offered in the footer.
 
     def _mark_batch_merged(self, number: int) -> None:
         """A batch whose every task is merged (or left out) is done, even the last one."""
-        task_ids = self.batches[number - 1] if 1 <= number <= len(self.batches) else []
-        if all(self.task_states.get(t) in DONE_STATES for t in task_ids):
+        batches = self.model.batches
+        task_ids = batches[number - 1] if 1 <= number <= len(batches) else []
+        if all(self.model.task(t).state in DONE_STATES for t in task_ids):
             self.query_one(RunTree).show_batch(number, "done")
 
     def _clear_settled_conflicts(self) -> None:
         """A batch was merged (or left out): its conflicts are settled, not current.
         Interface problems are found on the integrated result, after the merges: kept."""
         self.query_one(ConflictsPanel).clear_conflicts(keep_kind="interfaces")
-        for task_id, badges in self._badges_by_key.items():
+        for task in self.model.tasks.values():
+            badges = task.badges_by_key
             for key in [k for k in badges if not (isinstance(k, tuple) and k[0] == "interfaces")]:
                 del badges[key]
-            self.set_badges(task_id, list(dict.fromkeys(badges.values())))
+            self._show_badges(task)
 
     def show_output(self, key: str, pending: PendingOutput) -> None:
+        """New output: into the model (whether or not a pane shows the task yet), and
+        onto the task's pane if it has one; a pane made later starts from the model."""
+        self.model.add_output(key, pending.lines, pending.count)
         pane = self._pane(key)
-        if pane is None:  # lines can arrive before the pane exists: keep them for it
-            early = self._early_output.get(key)
-            if early is None:
-                self._early_output[key] = PendingOutput(pending.lines.copy(), pending.count)
-            else:
-                early.lines.extend(pending.lines)
-                early.count += pending.count
-            return
-        pane.add_lines(pending.lines, pending.count)
+        if pane is not None:
+            pane.add_lines(pending.lines, pending.count)
 
     def _badge(self, task_id: str, key: object, text: str | None) -> None:
         """Add (or with None remove) one conflict's badge on a task's pane."""
-        badges = self._badges_by_key.setdefault(task_id, {})
+        task = self.model.task(task_id)
         if text is None:
-            badges.pop(key, None)
+            task.badges_by_key.pop(key, None)
         else:
-            badges[key] = text
-        self.set_badges(task_id, list(dict.fromkeys(badges.values())))
+            task.badges_by_key[key] = text
+        self._show_badges(task)
 
-    def set_badges(self, task_id: str, badges: list[str]) -> None:
-        self.badges[task_id] = badges
-        pane = self._pane(task_id)
+    def _show_badges(self, task: TaskModel) -> None:
+        pane = self._pane(task.id)
         if pane is not None:
-            pane.set_badges(badges)
+            pane.set_badges(task.badges)
 
     # -- panes -----------------------------------------------------------------------
 
@@ -359,18 +324,18 @@ not failed) are not offered in the footer.
     def _add_pane(self, key: str, reuse: AgentPane | None = None, hidden: bool = False) -> None:
         self.pane_keys.append(key)
         number = len(self.pane_keys)
+        task = self.model.task(key)
         if reuse is None:
-            pane = AgentPane(key, self.agents.get(key, ""), number, hidden=hidden)
+            pane = AgentPane(key, task.agent, number, hidden=hidden)
             self.query_one("#pane-grid", Grid).mount(pane)
         else:
             pane = reuse
-            pane.reuse(key, self.agents.get(key, ""), number)
+            pane.reuse(key, task.agent, number)
         self.panes[key] = pane
-        pane.set_state(self.task_states.get(key, "pending"))
-        pane.set_badges(self.badges.get(key, []))
-        early = self._early_output.pop(key, None)
-        if early is not None:
-            self.call_after_refresh(pane.add_lines, early.lines, early.count)
+        pane.set_state(task.state)
+        pane.set_badges(task.badges)
+        if task.line_count:  # what it printed before its pane was made, in order
+            pane.add_lines(list(task.tail), task.line_count)
         if number == 1:
             self.call_after_refresh(pane.focus)
 
@@ -378,7 +343,7 @@ not failed) are not offered in the footer.
         return self.panes.get(key)
 
     def _set_state(self, key: str, state: str) -> None:
-        self.task_states[key] = state
+        """Show a task's state (the model has it already) on its pane and keys."""
         pane = self._pane(key)
         if pane is not None:
             pane.set_state(state)
@@ -388,8 +353,9 @@ not failed) are not offered in the footer.
     def _refresh_pane(self, key: str) -> None:
         pane = self._pane(key)
         if pane is not None:
-            pane.files_changed = self.files_changed.get(key)
-            pane.elapsed = self.clocks.get(key, TaskClock()).elapsed(self.now())
+            task = self.model.task(key)
+            pane.files_changed = task.files_changed
+            pane.elapsed = task.clock.elapsed(self.now())
             pane.refresh_header()
 
     def show_message(self, text: str) -> None:
@@ -406,19 +372,16 @@ not failed) are not offered in the footer.
         only what changed is drawn again."""
         now = self.now()
         tree = self.query_one(RunTree)
-        for task_id, state in self.task_states.items():
-            elapsed = self.clocks.get(task_id, TaskClock()).elapsed(now)
+        tasks = self.model.tasks
+        for task_id, task in tasks.items():
             if task_id != VALIDATOR_KEY:
-                tree.show_task(task_id, state, elapsed)
+                tree.show_task(task_id, task.state, task.clock.elapsed(now))
         for pane in self.panes.values():
-            if self.task_states.get(pane.task_id) == "running":
-                pane.elapsed = self.clocks.get(pane.task_id, TaskClock()).elapsed(now)
+            task = tasks.get(pane.task_id)
+            if task is not None and task.state == "running":
+                pane.elapsed = task.clock.elapsed(now)
             pane.refresh_header()  # elapsed and line count; redrawn only if they changed
-        self.facts.running = sum(
-            1
-            for key, state in self.task_states.items()
-            if state == "running" and key != VALIDATOR_KEY
-        )
+        self.facts.running = len(self.model.running())
         panel = self.query_one(ConflictsPanel)
         panel.refresh_since(now)
         self.facts.conflicts = len(panel.rows_by_key)  # the panel's rows, counted alike
@@ -451,7 +414,8 @@ not failed) are not offered in the footer.
             return self.facts.pending_approvals > 0
         if action in ("kill", "restart", "open_log", "open_diff"):
             task_id = self.selected_task() if self.is_mounted else None
-            state = self.task_states.get(task_id or "", "")
+            task = self.model.tasks.get(task_id or "")
+            state = task.state if task is not None else ""
             if action == "kill":
                 return state == "running"
             if action == "restart":

@@ -1,0 +1,69 @@
+"""The app's one model of a run: changed by engine events only, drawn by every widget."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from tests.ui.conftest import start_run_by_hand, wait_until
+from tui_orch.engine.run import events as ev
+from tui_orch.launch_spec import Launch
+from tui_orch.ui.app import OrchApp
+from tui_orch.ui.bridge import PendingOutput
+from tui_orch.ui.messages import EngineEventArrived
+from tui_orch.ui.run_model import RunModel
+
+
+def started(task_id: str, start_commit: str = "abc") -> ev.AgentStarted:
+    return ev.AgentStarted(
+        run_id="r",
+        task_id=task_id,
+        agent="demo",
+        pid=1,
+        worktree=f"/w/{task_id}",
+        branch=f"b/{task_id}",
+        log_path=f"/logs/{task_id}.log",
+        start_commit=start_commit,
+    )
+
+
+def test_the_model_follows_a_task_from_its_events_in_any_order() -> None:
+    model = RunModel()
+    model.add_output("a", ["printed before its start was heard of"], 1)
+    model.apply(started("a"), now=10.0)
+    model.add_output("a", ["and after"], 1)
+    task = model.tasks["a"]
+    assert (task.state, task.line_count, list(task.tail)) == (
+        "running",
+        2,
+        ["printed before its start was heard of", "and after"],
+    )
+    assert (task.worktree, task.start_commit, str(model.log_of("a"))) == (
+        "/w/a",
+        "abc",
+        "/logs/a.log",
+    )
+    assert model.running() == ["a"]
+    model.apply(
+        ev.AgentExited(run_id="r", task_id="a", exit_code=None, reason="timeout", duration=5),
+        now=15.0,
+    )
+    assert (task.state, task.clock.elapsed(99.0)) == ("timed-out", 5.0)
+    assert model.running() == []
+
+
+async def test_output_that_arrives_before_the_agent_s_start_is_on_its_pane() -> None:
+    """Output is drained once a frame, events come as messages: a task's first lines can
+    come before its pane exists. The model holds them; the pane starts from it."""
+    app = OrchApp(Launch())  # the dashboard alone, fed the engine's events by hand
+    async with app.run_test(size=(120, 30)) as pilot:
+        dashboard = app.dashboard
+        start_run_by_hand(dashboard, [["left", "right"]], "demo")
+        dashboard.show_output("left", PendingOutput(deque(["one", "two"]), 2))
+        batch = ev.BatchStarted(run_id="r", number=1, total=1, task_ids=("left", "right"))
+        dashboard.apply_event(EngineEventArrived(batch))
+        dashboard.show_output("left", PendingOutput(deque(["three"]), 1))
+        dashboard.apply_event(EngineEventArrived(started("left")))
+        pane = dashboard.panes["left"]
+        await wait_until(pilot, lambda: pane.lines == ["one", "two", "three"])
+        assert (pane.line_count, pane.state) == (3, "running")
+        assert dashboard.panes["right"].lines == []

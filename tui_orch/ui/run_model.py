@@ -1,0 +1,137 @@
+"""What the app knows of a run: one model, changed only by the engine's events.
+
+Every widget draws from it (panes, run tree, status bar, the keys offered) and the app
+acts on it (which log to open, which diff, whether `x` applies); no one reads engine
+objects, which engine threads change. A task's output is kept here whether or not a
+pane shows it yet, so output that arrives before the agent's start (the two come by
+different routes: output batched per frame, events as messages) needs no special case:
+a pane made later starts with what its task printed so far.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui_orch.engine.agents.exits import AgentExit
+from tui_orch.engine.run import events as ev
+
+VALIDATOR_KEY = "validate"  # the validation's pane and output, beside the tasks'
+TAIL_KEEP = 400  # lines of output kept per task: a pane shows a tail, the log has it all
+RESTARTABLE_STATES = ("failed", "stopped", "timed-out")  # what `r` applies to
+
+
+@dataclass
+class TaskClock:
+    """When a task started and ended, by the app's clock (frozen in snapshot tests)."""
+
+    started: float | None = None
+    ended: float | None = None
+
+    def elapsed(self, now: float) -> float | None:
+        if self.started is None:
+            return None
+        return max(0.0, (self.ended if self.ended is not None else now) - self.started)
+
+
+@dataclass
+class TaskModel:
+    """One task (or the validation) as the app shows it."""
+
+    id: str
+    agent: str = ""
+    state: str = "pending"
+    clock: TaskClock = field(default_factory=TaskClock)
+    files_changed: int | None = None
+    badges_by_key: dict[object, str] = field(default_factory=dict)  # one per conflict
+    worktree: str = ""
+    log_path: str = ""
+    start_commit: str = ""
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_KEEP))
+    line_count: int = 0  # every line it printed, more than the tail holds
+
+    @property
+    def badges(self) -> list[str]:
+        return list(dict.fromkeys(self.badges_by_key.values()))
+
+
+@dataclass
+class RunModel:
+    """The run: its tasks by id, in plan order, and where it is."""
+
+    run_id: str = ""
+    repo: str = ""
+    batches: list[list[str]] = field(default_factory=list)
+    tasks: dict[str, TaskModel] = field(default_factory=dict)
+
+    def task(self, task_id: str) -> TaskModel:
+        found = self.tasks.get(task_id)
+        if found is None:
+            found = self.tasks[task_id] = TaskModel(task_id)
+        return found
+
+    def states(self) -> dict[str, str]:
+        return {task_id: task.state for task_id, task in self.tasks.items()}
+
+    def running(self) -> list[str]:
+        """The tasks whose agents run now (the validation is not a task)."""
+        return [
+            task_id
+            for task_id, task in self.tasks.items()
+            if task.state == "running" and task_id != VALIDATOR_KEY
+        ]
+
+    def add_output(self, key: str, lines: Iterable[str], count: int) -> TaskModel:
+        task = self.task(key)
+        task.tail.extend(lines)
+        task.line_count += count
+        return task
+
+    def apply(self, event: ev.Event, now: float) -> None:
+        """Bring the model up to date with one event (``now``: the app's clock)."""
+        match event:
+            case ev.RunStarted():
+                self.run_id, self.repo = event.run_id, event.repo
+                self.batches = [list(batch) for batch in event.batches]
+                for snapshot in event.tasks:
+                    task = self.task(snapshot.id)
+                    task.agent, task.state = snapshot.agent, snapshot.state
+                    task.worktree, task.log_path = snapshot.worktree, snapshot.log_path
+                    task.start_commit = snapshot.start_commit
+            case ev.TaskSkipped():
+                self.task(event.task_id).state = event.phase
+            case ev.AgentStarted():
+                task = self.task(event.task_id)
+                task.clock = TaskClock(started=now)
+                task.state, task.agent = "running", event.agent
+                task.worktree, task.log_path = event.worktree, event.log_path
+                task.start_commit = event.start_commit or task.start_commit
+            case ev.AgentExited():
+                task = self.task(event.task_id)
+                if task.clock.started is None:
+                    task.clock.started = now
+                task.clock.ended = now
+                task.state = AgentExit(event.reason, event.exit_code).state
+            case ev.TaskCommitted() if event.commits == 0:
+                self.task(event.task_id).state = "no-changes"
+            case ev.TaskCommitted():
+                self.task(event.task_id).files_changed = event.files_changed
+            case ev.MergeDone():
+                self.task(event.task_id).state = "merged"
+            case ev.ValidationStarted():
+                validation = self.task(VALIDATOR_KEY)
+                validation.clock = TaskClock(started=now)
+                validation.state, validation.agent = "running", event.command
+                validation.log_path = event.log_path
+            case ev.ValidationResult():
+                validation = self.task(VALIDATOR_KEY)
+                if validation.clock.started is None:
+                    validation.clock.started = now
+                validation.clock.ended = now
+                validation.state = "passed" if event.passed else "failed"
+
+    def log_of(self, key: str) -> Path | None:
+        task = self.tasks.get(key)
+        return Path(task.log_path) if task is not None and task.log_path else None
