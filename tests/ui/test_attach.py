@@ -47,6 +47,8 @@ async def test_attach_reopens_the_app_with_the_panes_filled_from_the_logs(
             ),
         )
         assert all(dashboard.panes[t].state == "running" for t in before)
+        # Their clocks go on from their start, not from the attach.
+        assert all(dashboard.model.tasks[t].clock.started for t in before)
         setup.open_gate()  # the agents finish: the run goes on to its merge question
         # The question opens over the dashboard the user is on.
         await wait_until(pilot, lambda: screen_name(attached) == "MergeApprovalScreen")

@@ -100,6 +100,7 @@ class RunModel:
                     task.agent, task.state = snapshot.agent, snapshot.state
                     task.worktree, task.log_path = snapshot.worktree, snapshot.log_path
                     task.start_commit = snapshot.start_commit
+                    task.clock = TaskClock(snapshot.started_at, snapshot.ended_at)
             case ev.TaskSkipped():
                 self.task(event.task_id).state = event.phase
             case ev.AgentStarted():
@@ -110,8 +111,8 @@ class RunModel:
                 task.start_commit = event.start_commit or task.start_commit
             case ev.AgentExited():
                 task = self.task(event.task_id)
-                if task.clock.started is None:
-                    task.clock.started = now
+                if task.clock.started is None:  # it started before the app was there
+                    task.clock.started = now - event.duration
                 task.clock.ended = now
                 task.state = AgentExit(event.reason, event.exit_code).state
             case ev.TaskCommitted() if event.commits == 0:

@@ -44,6 +44,8 @@ class TaskSnapshot:
     branch: str
     log_path: str
     start_commit: str
+    started_at: float | None = None  # its agent's last start and end (wall clock)
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

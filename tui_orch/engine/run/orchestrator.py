@@ -281,6 +281,8 @@ class Orchestrator:
                         task.branch,
                         str(self.store.task_files(state.run_id, task.id).log),
                         task.start_commit,
+                        task.started_at,
+                        task.ended_at,
                     )
                     for task in state.tasks.values()
                 ),
