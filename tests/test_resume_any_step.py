@@ -197,3 +197,49 @@ def test_a_restart_killed_after_it_started_is_counted_once(repo: Path, tmp_path:
     log = (repo / ".git" / "tui-orch" / "runs" / run_id / "logs" / "a.log").read_text()
     assert log.count("--- tui-orch: attempt 2 ---") == 1 and "attempt 3" not in log
     assert [s for s, about in history(repo, run_id) if s == "task-started"] == ["task-started"] * 2
+
+
+def test_an_interrupted_agent_s_partial_work_is_committed_before_its_restart(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C stops a run mid-task; resume restarts the task in its worktree, after a
+    work-in-progress commit of what the stopped agent left: the new attempt builds on it
+    and cannot lose it."""
+    import subprocess
+    import time
+
+    started = tmp_path / "first-attempt-wrote"
+    agent = script_agent(
+        tmp_path,
+        "slow",
+        f"""
+        note = pathlib.Path({str(started)!r})
+        target = pathlib.Path("a.txt")
+        if not note.exists():
+            target.write_text("part 1\\n")
+            note.touch()
+            time.sleep(60)  # interrupted here
+        target.write_text(target.read_text() + "part 2\\n")
+        """,
+    )
+    plan = write_plan(tmp_path / "plan.yaml", [{"id": "a", "files": ["a.txt"]}], {"a": agent})
+    command = [sys.executable, "-m", "tui_orch", "run", str(plan), "--repo", str(repo)]
+    driver = subprocess.Popen(
+        [*command, "--headless", "--yes"], cwd=repo, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)  # Ctrl-C: the agent is stopped, its work kept
+    out, _ = driver.communicate(timeout=30)
+    assert driver.returncode == 130, out
+    run_id = only_run(repo)
+
+    resumed = run_cli("resume", run_id, "--repo", str(repo), "--headless", "--yes", cwd=repo)
+    assert resumed.code == 0, resumed.stderr
+    assert git(repo, "show", "main:a.txt") == "part 1\npart 2"
+    subjects = git(repo, "log", "--format=%s", "main").splitlines()
+    wip = "tui-orch: a: work in progress of attempt 1 (stopped)"
+    assert wip in subjects
+    wip_commit = git(repo, "log", "--format=%H", f"--grep={wip}", "main").split()[0]
+    assert git(repo, "show", f"{wip_commit}:a.txt") == "part 1"

@@ -322,7 +322,9 @@ class BuildSteps(RunSteps):
             problem = self._branch_problem(task)
             if problem:
                 self._cannot_start(task, ExitReason.LEFT_BRANCH, problem)
-            return not problem
+                return False
+            self._keep_partial_work(task)
+            return True
         exists = None if start.branches is None else task.branch in start.branches
         try:
             created = self.workspace.add_worktree(worktree, task.branch, start.commit, exists)
@@ -337,6 +339,26 @@ class BuildSteps(RunSteps):
         if created or not task.start_commit:
             self.journal.worktree_ready(task, start.commit)
         return True
+
+    def _keep_partial_work(self, task: TaskState) -> None:
+        """What an interrupted or failed attempt left uncommitted is committed before the
+        next agent starts over it: the new attempt cannot lose it, and git keeps it."""
+        if not task.attempts:
+            return  # a worktree made for an agent that never started holds nothing of one
+        worktree = Path(task.worktree)
+        try:
+            self.workspace.commit_all(
+                worktree,
+                f"tui-orch: {task.id}: work in progress of attempt {task.attempts} "
+                f"({AgentExit(task.reason, task.exit_code).label})\n\nRun {self.state.run_id}; "
+                "kept before the next attempt started.",
+            )
+        except GitError as error:
+            self.run.emit(
+                ev.Notice,
+                message=f"task '{task.id}': its earlier work in {worktree} could not be "
+                f"committed before the next attempt ({first_line(error)}); it is still there",
+            )
 
     def _cannot_start(self, task: TaskState, reason: str, message: str) -> None:
         """Record a task that failed before its agent could start."""
