@@ -281,13 +281,13 @@ class OrchApp(App[int]):
     def run_ended(self, message: RunEnded) -> None:
         result = message.result
         self.result_code = result.exit_code
-        severity = "information" if result.exit_code == 0 else "error"
+        severity = "information" if result.outcome.succeeded else "error"
         # Short: a toast covers the panes; the whole message is under them.
         self.dashboard.show_message(result.message)
         self.notify(
             first_clause(result.message) + " (the whole message is below the panes)",
             severity=severity,
-            title=result.outcome,
+            title=result.outcome.label,
             timeout=10,
             markup=False,
         )

@@ -36,7 +36,7 @@ from tui_orch.engine.run.approvals import (
     TaskOutcome,
 )
 from tui_orch.engine.run.run_context import RunSteps
-from tui_orch.engine.run.run_types import RunStopped
+from tui_orch.engine.run.run_types import Outcome, RunStopped
 from tui_orch.engine.run.state import (
     TaskPhase,
     TaskState,
@@ -551,7 +551,7 @@ class BuildSteps(RunSteps):
                 return  # nothing to merge (tasks that changed nothing were reported as they ended)
             if not decision.approved:
                 raise RunStopped(
-                    "aborted",
+                    Outcome.ABORTED,
                     f"batch {index + 1} was built but not merged, at your request; its "
                     f"branches are kept; run `tui-orch resume {self.state.run_id}` to be asked "
                     "again",
@@ -563,7 +563,7 @@ class BuildSteps(RunSteps):
         failed = [t for t in tasks if t.phase is TaskPhase.FAILED]
         kept_failing = [t for t in failed if t.id not in decision.go_on_without]
         if kept_failing:
-            raise RunStopped("failed", self._failure_message(kept_failing))
+            raise RunStopped(Outcome.FAILED, self._failure_message(kept_failing))
         self.skip({t.id for t in failed}, "failed; left out at your request", TaskPhase.EXCLUDED)
         await self._merge_approved(index, tasks, decision)
 
@@ -578,7 +578,7 @@ class BuildSteps(RunSteps):
         ready = [t for t in tasks if t.phase is TaskPhase.SUCCEEDED]
         failed = [t for t in tasks if t.phase is TaskPhase.FAILED]
         if failed and not self.approver.asks_about_failures:
-            raise RunStopped("failed", self._failure_message(failed))
+            raise RunStopped(Outcome.FAILED, self._failure_message(failed))
         if not ready and not failed:
             return None
         empty = [t for t in tasks if t.phase is TaskPhase.NO_CHANGES]
@@ -681,7 +681,7 @@ class BuildSteps(RunSteps):
             first = stopping[0]
             others = f" (and {len(stopping) - 1} more blocked task(s))" if len(stopping) > 1 else ""
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"task '{first}' was not merged because {blocked[first][0]}{others}; its "
                 f"branch {state.tasks[first].branch} is kept and '{state.base}' was not "
                 f"touched; merge it by hand or set that conflicts policy to warn, then run "
@@ -693,7 +693,7 @@ class BuildSteps(RunSteps):
         if commit and self.workspace.is_ancestor(head, commit):
             return
         raise RunStopped(
-            "failed",
+            Outcome.FAILED,
             f"merging task '{task.id}' reported success, but its commit {head[:8]} is not "
             f"on {self.state.integration_branch} ({commit[:8] or 'no commit'}); nothing was "
             f"moved and every branch is kept; run `tui-orch resume {self.state.run_id}` to try "
@@ -716,7 +716,7 @@ class BuildSteps(RunSteps):
             f" in {', '.join(paths)}" if paths else f" ({error.splitlines()[0]})" if error else ""
         )
         raise RunStopped(
-            "failed",
+            Outcome.FAILED,
             f"merging task '{task.id}' into {self.state.integration_branch} conflicts"
             f"{with_whom}{where}; the merge was aborted and every branch and worktree is kept; "
             f"to resolve it, bring the integration branch into the task's branch: "

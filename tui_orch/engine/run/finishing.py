@@ -23,7 +23,13 @@ from tui_orch.engine.run.cleanup import clean_run
 from tui_orch.engine.run.journal import Step
 from tui_orch.engine.run.preconditions import tracked_changes
 from tui_orch.engine.run.run_context import RunSteps
-from tui_orch.engine.run.run_types import EXIT_FAILED, EXIT_MERGED, NothingToMerge, RunStopped
+from tui_orch.engine.run.run_types import (
+    EXIT_FAILED,
+    EXIT_MERGED,
+    NothingToMerge,
+    Outcome,
+    RunStopped,
+)
 from tui_orch.engine.run.state import RunPhase, TaskPhase
 
 
@@ -68,7 +74,7 @@ class FinishSteps(RunSteps):
         if empty:
             agents = ", ".join(f"'{task_id}'" for task_id in empty)
             raise NothingToMerge(
-                "no-changes",
+                Outcome.NO_CHANGES,
                 f"no task changed anything: the agent{'s' if len(empty) != 1 else ''} of "
                 f"{agents} exited 0 without changing a file, so '{state.base}' was not moved; "
                 f"see what they said with `tui-orch logs {empty[0]} --run {state.run_id}` "
@@ -76,7 +82,7 @@ class FinishSteps(RunSteps):
                 EXIT_FAILED,
             )
         raise NothingToMerge(
-            "nothing-to-do",
+            Outcome.NOTHING_TO_DO,
             f"nothing to merge: every task was skipped or kept out, so '{state.base}' was not "
             "moved; worktrees and branches without unmerged work removed, logs kept",
             EXIT_MERGED,
@@ -98,7 +104,7 @@ class FinishSteps(RunSteps):
         if not outcome.ok:
             where = f" in {', '.join(outcome.conflicts)}" if outcome.conflicts else ""
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"'{state.base}' moved during the run and merging it into "
                 f"{state.integration_branch} conflicts{where}; nothing was changed; merge "
                 f"'{state.base}' into {state.integration_branch} by hand in "
@@ -147,7 +153,7 @@ class FinishSteps(RunSteps):
             return
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
         raise RunStopped(
-            "failed",
+            Outcome.FAILED,
             f"the interface check of the merged result failed: {messages[0]}{more}; "
             f"'{state.base}' was not touched and {state.integration_branch} is kept; fix it "
             f"there ({state.integration_worktree}) and run `tui-orch resume {state.run_id}`, "
@@ -213,7 +219,7 @@ class FinishSteps(RunSteps):
             )
             if not passed:
                 raise RunStopped(
-                    "failed",
+                    Outcome.FAILED,
                     f"validation failed: `{command.display}` exited with code {status.exit_code} "
                     f"on the integrated result; '{state.base}' was not touched and "
                     f"{state.integration_branch} is kept (worktree {state.integration_worktree}, "
@@ -233,7 +239,7 @@ class FinishSteps(RunSteps):
         )
         if current != state.base_start:
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"'{state.base}' moved during the run (from {state.base_start[:8]} to "
                 f"{current[:8]}), so it was not touched and everything is kept; {finish_hint}",
             )
@@ -242,7 +248,7 @@ class FinishSteps(RunSteps):
             tracked_changes, workspace, checked_out
         ):
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"{checked_out} has uncommitted changes on '{state.base}', so it was not moved "
                 f"and everything is kept; commit or stash them, then {finish_hint}",
             )
@@ -267,7 +273,7 @@ class FinishSteps(RunSteps):
         )
         if not approved:
             raise RunStopped(
-                "aborted",
+                Outcome.ABORTED,
                 f"'{state.base}' was not moved, at your request; the validated result is on "
                 f"{state.integration_branch}; {finish_hint}",
             )
@@ -286,7 +292,7 @@ class FinishSteps(RunSteps):
             first = detail[0].removeprefix("error: ").rstrip(":") if detail else ""
             reason = f" ({first}: {', '.join(paths)})" if paths else f" ({first})" if first else ""
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"'{state.base}' could not be fast-forwarded{reason}, so it was not moved and "
                 f"everything is kept; {finish_hint}",
             )
@@ -303,7 +309,7 @@ class FinishSteps(RunSteps):
         ]
         if missing:
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"'{state.base}' moved to {new[:8]}, but the work of task "
                 f"{', '.join(repr(t) for t in missing)} is not on it; its branch is kept; "
                 f"merge it by hand (see `tui-orch status {state.run_id}`)",

@@ -22,6 +22,7 @@ from enum import StrEnum
 from tui_orch.engine.agents.jobs import JobHandle, SupervisorStatus
 from tui_orch.engine.repository.worktrees import CommitSummary
 from tui_orch.engine.run import events as ev
+from tui_orch.engine.run.run_types import Outcome
 from tui_orch.engine.run.state import (
     RunPhase,
     RunState,
@@ -179,16 +180,16 @@ class RunJournal:
             ),
         )
 
-    def concluded(self, outcome: str, exit_code: int, message: str) -> None:
+    def concluded(self, outcome: Outcome, exit_code: int, message: str) -> None:
         state = self.state
         state.outcome, state.exit_code, state.message = outcome, exit_code, message
-        if outcome in ("merged", "nothing-to-do"):
+        if outcome.finished:
             state.phase = RunPhase.MERGED
-        elif outcome == "interrupted":
+        elif outcome is Outcome.INTERRUPTED:
             state.phase = RunPhase.INTERRUPTED
-        elif outcome == "detached":
+        elif outcome is Outcome.DETACHED:
             pass  # still running in the background; resume picks it up
-        elif outcome == "aborted":
+        elif outcome is Outcome.ABORTED:
             if state.phase is not RunPhase.AWAITING_MERGE:
                 state.phase = RunPhase.ABORTED
         elif state.phase not in (RunPhase.AWAITING_MERGE, RunPhase.MERGED):

@@ -41,6 +41,7 @@ from tui_orch.engine.run.run_types import (
     EXIT_INTERRUPTED,
     EXIT_MERGED,
     NothingToMerge,
+    Outcome,
     RunBusy,
     RunOptions,
     RunResult,
@@ -185,7 +186,7 @@ class Orchestrator:
                 while self.state.batch_index < len(self.state.batches):
                     await self._run_batch(self.state.batch_index)
                 await self.finishing.finish()
-                return self._conclude("merged", EXIT_MERGED, self._merged_message())
+                return self._conclude(Outcome.MERGED, EXIT_MERGED, self._merged_message())
             except RunStopped as stop:
                 return self._conclude(stop.outcome, stop.exit_code, stop.message)
             except NothingToMerge as nothing:
@@ -194,12 +195,12 @@ class Orchestrator:
             except Exception as error:
                 if not self.journal.created:
                     raise  # nothing was made: the caller reports it
-                return self._conclude("failed", EXIT_FAILED, self._internal_error(error))
+                return self._conclude(Outcome.FAILED, EXIT_FAILED, self._internal_error(error))
             except asyncio.CancelledError:
                 if self._detaching:
                     running = self.running_task_ids()
                     return self._conclude(
-                        "detached",
+                        Outcome.DETACHED,
                         EXIT_MERGED,
                         f"detached from run {self.state.run_id}: "
                         f"{len(running)} "
@@ -213,7 +214,7 @@ class Orchestrator:
                 else:
                     what = f"{stopped} running agent{'' if stopped == 1 else 's'}"
                 return self._conclude(
-                    "interrupted",
+                    Outcome.INTERRUPTED,
                     EXIT_INTERRUPTED,
                     f"interrupted: stopped {what}; "
                     f"their work is kept in {self.state.worktree_root}; "
@@ -258,7 +259,7 @@ class Orchestrator:
         after_move = state.phase is RunPhase.MERGED  # only clean-up is left: it may be gone
         if self.resumed and not after_move and not Path(state.integration_worktree).exists():
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"the integration worktree {state.integration_worktree} is gone, so run "
                 f"{state.run_id} cannot go on; start a new run",
             )
@@ -314,7 +315,7 @@ class Orchestrator:
         except (GitError, OSError, ValueError) as error:
             self._undo_create(run_dir)
             raise RunStopped(
-                "failed",
+                Outcome.FAILED,
                 f"run {state.run_id} could not start: {first_line(error)}; nothing was left "
                 f"behind and '{state.base}' was not touched",
             ) from None
@@ -367,7 +368,7 @@ class Orchestrator:
         )
         if not decision.approved:
             raise RunStopped(
-                "aborted",
+                Outcome.ABORTED,
                 f"stopped before batch {index + 1} at your request; '{state.base}' was not "
                 f"touched; run `tui-orch resume {state.run_id}` to go on or "
                 f"`tui-orch clean {state.run_id}` to drop the run",
@@ -401,7 +402,7 @@ class Orchestrator:
         self.journal.jobs_stopped(stopped)
         return len(handles) + validations
 
-    def _conclude(self, outcome: str, exit_code: int, message: str) -> RunResult:
+    def _conclude(self, outcome: Outcome, exit_code: int, message: str) -> RunResult:
         self.journal.concluded(outcome, exit_code, message)
         return RunResult(self.state.run_id, outcome, exit_code, message)
 

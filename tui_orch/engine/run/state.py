@@ -18,6 +18,7 @@ from pathlib import Path
 from tui_orch.engine.agents.exits import AgentExit
 from tui_orch.engine.agents.jobs import JobFiles, JobHandle, write_json_atomic
 from tui_orch.engine.run.preconditions import PreconditionFailed
+from tui_orch.engine.run.run_types import Outcome
 
 STATE_VERSION = 1
 
@@ -141,7 +142,8 @@ class RunState:
         """Nothing left to do: the base moved (or there was nothing to move it for) and
         the run concluded. A driver killed between the move and the end of its clean-up
         leaves a merged run that is not finished: `resume` finishes it."""
-        return self.phase is RunPhase.MERGED and self.outcome in ("merged", "nothing-to-do")
+        known = self.outcome in tuple(Outcome)
+        return self.phase is RunPhase.MERGED and known and Outcome(self.outcome).finished
 
     def to_dict(self) -> dict[str, object]:
         """A shallow copy per object (the enums are strings): `asdict` deep-copies
