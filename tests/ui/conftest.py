@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from tui_orch.demo.project import Demo, create_demo
@@ -89,12 +90,21 @@ async def wait_until(
     """Let the app run until condition holds (the engine works in real time)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+    while not _holds(condition):
         if loop.time() > deadline:
             raise AssertionError(
                 f"timed out waiting for {condition.__doc__ or condition}; {describe(pilot.app)}"
             )
         await pilot.pause(0.05)
+
+
+def _holds(condition: Callable[[], bool]) -> bool:
+    """A condition that looks for a widget of a screen still being composed (pushed, its
+    children not mounted yet) does not hold yet; it does not fail."""
+    try:
+        return bool(condition())
+    except NoMatches:
+        return False
 
 
 def describe(app: object) -> str:

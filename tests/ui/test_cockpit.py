@@ -690,8 +690,9 @@ async def test_a_task_that_changed_nothing_shows_as_such_and_on_the_merge_screen
         assert "no changes" in pane(app, "docs").header.plain
         assert pane(app, "docs").has_class("-no-changes")
         merge = app.screen
+        # Composed and filled as it mounts, after the screen is pushed.
+        await wait_until(pilot, lambda: merge.query_one("#merge-table").row_count == 2)
         table = merge.query_one("#merge-table")
-        await wait_until(pilot, lambda: table.row_count == 2)  # filled as it mounts
         assert table.get_row("docs")[1].plain == "no changes: nothing to merge"
         assert table.get_row("models")[1].plain == "will merge"
         table.move_cursor(row=table.get_row_index("docs"))
