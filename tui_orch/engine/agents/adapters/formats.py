@@ -1,0 +1,20 @@
+"""Which adapter reads which output format (a profile's ``format``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tui_orch.engine.agents.adapters.claude_stream import ClaudeStreamAdapter
+from tui_orch.engine.agents.adapters.report import OutputAdapter
+from tui_orch.engine.agents.adapters.text import TextAdapter
+
+ADAPTERS: dict[str, Callable[[], OutputAdapter]] = {
+    "text": TextAdapter,
+    "claude-stream-json": ClaudeStreamAdapter,
+}
+OUTPUT_FORMATS: tuple[str, ...] = tuple(ADAPTERS)
+
+
+def adapter_for(output_format: str) -> OutputAdapter:
+    """A fresh adapter for one agent's output (an unknown format reads as text)."""
+    return ADAPTERS.get(output_format, TextAdapter)()

@@ -1,0 +1,12 @@
+"""Plain text agents (aider, any command): every line shown as it is."""
+
+from __future__ import annotations
+
+from tui_orch.engine.agents.adapters.report import Report
+
+
+class TextAdapter:
+    """Shows each line unchanged; a text agent says nothing of its own state."""
+
+    def read(self, raw: str) -> Report:
+        return Report([raw])
