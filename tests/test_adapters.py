@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.conftest import run_cli
+from tests.run_helpers import run_plan, script_agent, write_plan
 from tui_orch.engine.agents.adapters.claude_stream import ClaudeStreamAdapter
 from tui_orch.engine.agents.adapters.formats import adapter_for
 from tui_orch.engine.agents.adapters.report import Activity, Report
@@ -132,3 +135,41 @@ def test_text_agents_show_every_line_unchanged() -> None:
     adapter = adapter_for("text")
     assert adapter.read('{"type": "result"}').lines == ['{"type": "result"}']
     assert adapter_for("no-such-format").read("x").lines == ["x"]
+
+
+def test_a_run_shows_a_structured_agent_s_stream_and_records_what_it_reported(
+    repo: Path, tmp_path: Path
+) -> None:
+    """End to end with a recorded Claude Code stream played back by a script agent: the
+    console shows readable lines, the log keeps the raw stream, status has the report."""
+    sample = SAMPLES / "claude" / "write_two_files.jsonl"
+    agent = script_agent(
+        tmp_path,
+        "replay",
+        f"""
+        import json
+        recorded = pathlib.Path({str(sample)!r}).read_text().splitlines()
+        cwd = json.loads(recorded[0])["cwd"]
+        for line in recorded:
+            print(line.replace(cwd, os.getcwd()), flush=True)
+        for name in FILES:
+            pathlib.Path(name).write_text(f"written by {{TASK}}\\n")
+        """,
+    )
+    plan = write_plan(tmp_path / "plan.yaml", [{"id": "alpha", "files": ["a.txt"]}], {"c": agent})
+    data = yaml.safe_load(plan.read_text())
+    data["agents"]["c"]["format"] = "claude-stream-json"
+    plan.write_text(yaml.safe_dump(data))
+
+    result = run_plan(plan, repo)
+    assert result.code == 0, result.stderr
+    assert "alpha | → Write src/alpha.py" in result.stdout
+    assert "alpha | ✔ done" in result.stdout
+    assert '"type"' not in result.stdout  # no JSON on the console
+    status = run_cli("status", "--repo", str(repo), "--json", cwd=repo)
+    (task,) = json.loads(status.stdout)["runs"][0]["tasks"]
+    assert (task["state"], task["activity"], task["tokens"]) == ("merged", "done", 40)
+    assert task["cost_usd"] == pytest.approx(0.0006)
+    assert task["session_id"] == "7cbbced1-97bc-4114-88de-7ec7b2e3d0a3"
+    log = next((repo / ".git" / "tui-orch" / "runs").glob("*/logs/alpha.log")).read_text()
+    assert log.startswith('{"type":"system"')

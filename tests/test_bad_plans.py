@@ -673,8 +673,8 @@ BAD_PLANS = [
             files: [a.py]
         """,
         "plan.yaml:3: agents.mine.command[2]: unknown placeholder '{promt}' "
-        "(did you mean 'prompt'?); known: {prompt}, {prompt_file}, {task_id}, {files} "
-        "(write {{ and }} for literal braces)",
+        "(did you mean 'prompt'?); known: {prompt}, {prompt_file}, {task_id}, {session_id}, "
+        "{files} (write {{ and }} for literal braces)",
     ),
     case(
         "unknown-output-format",
@@ -689,7 +689,8 @@ BAD_PLANS = [
             prompt: do it
             files: [a.py]
         """,
-        "plan.yaml:4: agents.mine.format: unknown output format 'jsno'; known: text",
+        "plan.yaml:4: agents.mine.format: unknown output format 'jsno'; "
+        "known: text, claude-stream-json",
     ),
     case(
         "agents-as-a-list",
@@ -1021,7 +1022,10 @@ def test_task_using_a_broken_profile_gets_no_second_problem(outside_repo: Path) 
     )
     assert_refused(
         check(outside_repo),
-        ["plan.yaml:4: agents.mine.format: unknown output format 'jsno'; known: text"],
+        [
+            "plan.yaml:4: agents.mine.format: unknown output format 'jsno'; "
+            "known: text, claude-stream-json"
+        ],
     )
 
 

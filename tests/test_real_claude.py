@@ -12,19 +12,22 @@ The CLI is looked for in ``.cache/claude-code`` (``npm install --prefix .cache/c
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT, git
+from tests.conftest import PROJECT_ROOT, git, run_cli
 from tests.run_helpers import branches, head, run_plan
 from tests.scripted_model_server import ScriptedModelServer, file_content
+from tui_orch.engine.plans.profiles import builtin_profiles
 
 LOCAL_CLI = PROJECT_ROOT / ".cache" / "claude-code" / "node_modules" / ".bin" / "claude"
 
@@ -77,7 +80,8 @@ def claude_command(claude: Path) -> list[str]:
 
     `--permission-mode acceptEdits` is needed: without it print mode denies every Write
     ("... but you haven't granted it yet") and still exits 0."""
-    return [str(claude), "-p", "{prompt}", "--permission-mode", "acceptEdits"]
+    command = list(builtin_profiles()["claude"].command)
+    return [str(claude), *command[1:]]
 
 
 TASKS = {
@@ -91,7 +95,14 @@ def write_claude_plan(path: Path, claude: Path, env: dict[str, str]) -> Path:
     plan = {
         "base": "main",
         "default_agent": "claude",
-        "agents": {"claude": {"command": claude_command(claude), "env": env, "timeout": "45s"}},
+        "agents": {
+            "claude": {
+                "command": claude_command(claude),
+                "format": builtin_profiles()["claude"].format,
+                "env": env,
+                "timeout": "45s",
+            }
+        },
         "tasks": [
             {"id": task, "prompt": f"Create the {task} files.", "files": files}
             for task, files in TASKS.items()
@@ -140,6 +151,17 @@ def test_real_claude_edits_are_merged_into_main(
     )
     assert elapsed < 60
 
+    # Its stream read as lines a person reads, not JSON; what it reported recorded.
+    assert "alpha | → Write src/alpha.py" in result.stdout, debug
+    assert not any(line.split("| ", 1)[-1].startswith("{") for line in result.stdout.splitlines())
+    status = run_cli("status", "--repo", str(repo), "--json", cwd=repo)
+    tasks = json.loads(status.stdout)["runs"][-1]["tasks"]
+    for task in tasks:
+        assert task["activity"] == "done" and task["refusals"] == [], task
+        assert task["cost_usd"] > 0 and task["tokens"] > 0 and task["session_id"], task
+    log = (repo / ".git" / "tui-orch" / "runs").glob("*/logs/alpha.log")
+    assert next(log).read_text().startswith('{"type":"system"')  # the raw stream, on disk
+
 
 def test_real_claude_refuses_to_write_under_dot_git(
     repo: Path, tmp_path: Path, claude: Path, model: ScriptedModelServer
@@ -153,7 +175,8 @@ def test_real_claude_refuses_to_write_under_dot_git(
         "Create the file.\n\n---\nYou are working on task 'alpha' (alpha).\n"
         "Create or edit only these files:\n- src/alpha.py\n"
     )
-    argv = [part.replace("{prompt}", prompt) for part in claude_command(claude)]
+    values = {"{prompt}": prompt, "{session_id}": str(uuid.uuid4())}
+    argv = [values.get(part, part) for part in claude_command(claude)]
     done = subprocess.run(
         argv,
         cwd=worktree,

@@ -49,12 +49,33 @@ class TaskModel:
     worktree: str = ""
     log_path: str = ""
     start_commit: str = ""
+    activity: str = ""  # what a structured agent says it is doing (see AgentReported)
+    tool: str = ""
+    tokens: int = 0
+    cost_usd: float | None = None
+    refusals: int = 0
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_KEEP))
     line_count: int = 0  # every line it printed, more than the tail holds
 
     @property
     def badges(self) -> list[str]:
         return list(dict.fromkeys(self.badges_by_key.values()))
+
+    @property
+    def report(self) -> str:
+        """A structured agent's own news, short: `Write · 1.2k tok · $0.03 · 2 refused`."""
+        parts = []
+        if self.state == "running" and self.activity:
+            parts.append(self.tool if self.activity == "running-tool" else self.activity)
+        if self.tokens:
+            parts.append(f"{_count(self.tokens)} tok")
+        if self.cost_usd is not None:
+            parts.append(
+                f"${self.cost_usd:.4f}" if self.cost_usd < 0.01 else f"${self.cost_usd:.2f}"
+            )
+        if self.refusals:
+            parts.append(f"{self.refusals} refused")
+        return " · ".join(parts)
 
 
 @dataclass
@@ -115,6 +136,11 @@ class RunModel:
                     task.clock.started = now - event.duration
                 task.clock.ended = now
                 task.state = AgentExit(event.reason, event.exit_code).state
+            case ev.AgentReported():
+                task = self.task(event.task_id)
+                task.activity, task.tool = event.activity, event.tool
+                task.tokens, task.cost_usd = event.tokens, event.cost_usd
+                task.refusals = event.refusals
             case ev.TaskCommitted() if event.commits == 0:
                 self.task(event.task_id).state = "no-changes"
             case ev.TaskCommitted():
@@ -136,3 +162,7 @@ class RunModel:
     def log_of(self, key: str) -> Path | None:
         task = self.tasks.get(key)
         return Path(task.log_path) if task is not None and task.log_path else None
+
+
+def _count(number: int) -> str:
+    return f"{number / 1000:.1f}k" if number >= 1000 else str(number)

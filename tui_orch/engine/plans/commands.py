@@ -1,4 +1,5 @@
-"""Placeholders in agent argv lists: ``{prompt}``, ``{prompt_file}``, ``{task_id}``, ``{files}``.
+"""Placeholders in agent argv lists: ``{prompt}``, ``{prompt_file}``, ``{task_id}``,
+``{session_id}`` (a new id per attempt, chosen by tui-orch), ``{files}``.
 
 Commands are argv lists, never shell strings, so a prompt full of quotes and
 dollars reaches the agent exactly as written. ``{{`` and ``}}`` stand for literal braces.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-PLACEHOLDERS: tuple[str, ...] = ("prompt", "prompt_file", "task_id", "files")
+PLACEHOLDERS: tuple[str, ...] = ("prompt", "prompt_file", "task_id", "session_id", "files")
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 

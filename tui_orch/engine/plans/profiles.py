@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from tui_orch.engine.agents.adapters.formats import OUTPUT_FORMATS
 from tui_orch.engine.plans.commands import PLACEHOLDERS, placeholders_in
 from tui_orch.engine.plans.fields import FieldReader
 from tui_orch.engine.plans.located_yaml import Located
 from tui_orch.engine.plans.problems import did_you_mean
 
-OUTPUT_FORMATS: tuple[str, ...] = ("text",)
 PROFILE_FIELDS = ("command", "format", "timeout", "env")
 
 
@@ -44,10 +44,27 @@ class AgentProfile:
 def builtin_profiles() -> dict[str, AgentProfile]:
     """Profiles that work without any configuration.
 
-    Each third-party CLI runs in its documented one-shot, non-interactive mode.
+    Each third-party CLI runs in its documented one-shot, non-interactive mode. Claude
+    Code streams JSON (print mode needs --verbose for it), so its pane shows each step as
+    it happens instead of nothing until the end, with a session id of ours.
     """
     profiles = [
-        AgentProfile("claude", ("claude", "-p", "{prompt}", "--permission-mode", "acceptEdits")),
+        AgentProfile(
+            "claude",
+            (
+                "claude",
+                "-p",
+                "{prompt}",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--permission-mode",
+                "acceptEdits",
+                "--session-id",
+                "{session_id}",
+            ),
+            format="claude-stream-json",
+        ),
         AgentProfile("codex", ("codex", "exec", "--sandbox", "workspace-write", "{prompt}")),
         AgentProfile("gemini", ("gemini", "-p", "{prompt}", "--approval-mode", "auto_edit")),
         AgentProfile(

@@ -9,9 +9,12 @@ import os
 import queue
 import shlex
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui_orch.engine.agents.adapters.formats import adapter_for
+from tui_orch.engine.agents.adapters.report import Report
 from tui_orch.engine.agents.exits import AgentExit, ExitReason
 from tui_orch.engine.agents.jobs import (
     LogTail,
@@ -128,9 +131,7 @@ class BuildSteps(RunSteps):
         watching = asyncio.create_task(
             watch_jobs(
                 attached,
-                on_lines=lambda task_id, lines: self.run.emit(
-                    ev.AgentOutput, task_id=task_id, lines=tuple(lines)
-                ),
+                on_lines=self._read_output,
                 on_end=ended,
                 interval=self.options.poll_interval,
                 arrivals=arrivals,
@@ -233,6 +234,23 @@ class BuildSteps(RunSteps):
                 await stages
             raise
 
+    def _read_output(self, task_id: str, raw_lines: list[str]) -> None:
+        """An agent's new lines, as its adapter reads them: what to show, and what it
+        says of the agent (recorded when it changes something)."""
+        adapter = self.run.adapters.get(task_id)
+        if adapter is None:
+            profile = self.plan.agents[self.plan.task(task_id).agent]
+            adapter = self.run.adapters[task_id] = adapter_for(profile.format)
+        task = self.state.tasks[task_id]
+        shown: list[str] = []
+        for raw in raw_lines:
+            report = adapter.read(raw)
+            shown += report.lines
+            if report.says_something and _news(task, report):
+                self.journal.task_reported(task, report)
+        if shown:
+            self.run.emit(ev.AgentOutput, task_id=task_id, lines=tuple(shown))
+
     def _follow_again(self, task: TaskState) -> WatchedJob:
         """A job that was already running (a resume): its new output, after the last
         ``replay_bytes`` of what it printed before (through the same route)."""
@@ -251,8 +269,7 @@ class BuildSteps(RunSteps):
                 continue
             log = self.store.task_files(self.state.run_id, task.id).log
             lines = LogTail(log, replay_offset(log, self.options.replay_bytes)).flush()
-            if lines:
-                self.run.emit(ev.AgentOutput, task_id=task.id, lines=tuple(lines))
+            self._read_output(task.id, lines)
 
     async def _monitor_loop(self, tasks: list[TaskState], agents_done: asyncio.Event) -> None:
         """Every couple of seconds while agents run: what they changed, against whom."""
@@ -432,11 +449,15 @@ class BuildSteps(RunSteps):
         prompt = self._prompt_for(task)
         prompt_file.write_text(prompt, encoding="utf-8")
         profile = self.plan.agents[task.agent]
-        argv = render_argv(
-            profile.command,
-            {"prompt": prompt, "prompt_file": str(prompt_file), "task_id": task.id},
-            task.files,
-        )
+        session_id = str(uuid.uuid4())  # a new conversation per attempt, known to us
+        values = {
+            "prompt": prompt,
+            "prompt_file": str(prompt_file),
+            "task_id": task.id,
+            "session_id": session_id,
+        }
+        argv = render_argv(profile.command, values, task.files)
+        self.run.adapters[task.id] = adapter_for(profile.format)
         env = {
             **os.environ,
             **profile.env,
@@ -473,6 +494,7 @@ class BuildSteps(RunSteps):
                 log_path=str(files.log),
                 start_commit=task_state.start_commit,
             ),
+            session_id,
         )
         return WatchedJob(task.id, files, handle, process, log_offset=offset)
 
@@ -724,3 +746,13 @@ class BuildSteps(RunSteps):
             "fix the conflicted files, `git add` them and `git commit`, then run "
             f"`tui-orch resume {self.state.run_id}`",
         )
+
+
+def _news(task: TaskState, report: Report) -> bool:
+    """Whether a report changes what is recorded of the task (not the same activity again)."""
+    if report.usage or report.refusals or report.final_message is not None:
+        return True
+    if report.session_id and report.session_id != task.session_id:
+        return True
+    activity = report.activity
+    return activity is not None and (activity.value, report.tool) != (task.activity, task.tool)

@@ -90,6 +90,21 @@ class AgentStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentReported(Event):
+    """What a structured agent said of itself: what it is doing, its tokens and cost
+    (as it reported them), the tool calls refused to it so far."""
+
+    kind: ClassVar[str] = "agent_reported"
+    task_id: str
+    activity: str
+    tool: str = ""
+    tokens: int = 0
+    cost_usd: float | None = None
+    refusals: int = 0
+    session_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentOutput(Event):
     """New lines from one agent since the last event for it: always a batch, never one line."""
 

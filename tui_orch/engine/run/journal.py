@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from enum import StrEnum
 
+from tui_orch.engine.agents.adapters.report import Report
 from tui_orch.engine.agents.jobs import JobHandle, SupervisorStatus
 from tui_orch.engine.repository.worktrees import CommitSummary
 from tui_orch.engine.run import events as ev
@@ -33,6 +34,8 @@ from tui_orch.engine.run.state import (
 )
 
 KILL_AFTER = "TUI_ORCH_KILL_AFTER"  # a test's fault-injection point: see the module doc
+REFUSALS_KEPT = 50  # refused tool calls listed per task (all are counted in its log)
+FINAL_MESSAGE_KEPT = 8000  # characters of an agent's final message kept in the state
 
 
 class Step(StrEnum):
@@ -43,6 +46,7 @@ class Step(StrEnum):
     TASK_SKIPPED = "task-skipped"  # skipped, or built and kept out of the merge
     TASK_STARTED = "task-started"
     TASK_ADOPTED = "task-adopted"  # an agent started by a driver that died unrecorded
+    TASK_REPORTED = "task-reported"  # a structured agent's activity, usage, refusals
     TASK_ENDED = "task-ended"
     TASK_MERGED = "task-merged"
     BATCH_MERGED = "batch-merged"
@@ -217,9 +221,12 @@ class RunJournal:
         that finds the worktree without a recorded start."""
         task.start_commit = start_commit
 
-    def task_started(self, task: TaskState, handle: JobHandle, event: ev.Event) -> None:
+    def task_started(
+        self, task: TaskState, handle: JobHandle, event: ev.Event, session_id: str = ""
+    ) -> None:
         """Recorded before anything else can happen to the agent."""
         self._running(task, handle.pid, handle.start_time, time.time())
+        task.session_id = session_id
         self.record(Step.TASK_STARTED, task.id, event)
 
     def task_adopted(self, task: TaskState, status: SupervisorStatus, start_commit: str) -> None:
@@ -232,9 +239,37 @@ class RunJournal:
         )
         self.record(Step.TASK_ADOPTED, task.id, event)
 
+    def task_reported(self, task: TaskState, report: Report) -> None:
+        """What its agent said of itself. Usage is the agent's own total: set, not added,
+        so output read twice (a resume shows the last of it again) counts once."""
+        if report.activity is not None:
+            task.activity, task.tool = report.activity.value, report.tool
+        task.session_id = report.session_id or task.session_id
+        if report.usage is not None:
+            usage = report.usage
+            task.input_tokens, task.output_tokens = usage.input_tokens, usage.output_tokens
+            task.cache_tokens = usage.cache_read_tokens + usage.cache_write_tokens
+            task.cost_usd = usage.cost_usd
+        new = [refusal for refusal in report.refusals if refusal not in task.refusals]
+        task.refusals = (task.refusals + new)[:REFUSALS_KEPT]
+        if report.final_message is not None:
+            task.final_message = report.final_message[:FINAL_MESSAGE_KEPT]
+        event = self._event(
+            ev.AgentReported,
+            task_id=task.id,
+            activity=task.activity,
+            tool=task.tool,
+            tokens=task.input_tokens + task.output_tokens + task.cache_tokens,
+            cost_usd=task.cost_usd,
+            refusals=len(task.refusals),
+            session_id=task.session_id,
+        )
+        self.record(Step.TASK_REPORTED, task.id, event)
+
     @staticmethod
     def _running(task: TaskState, pid: int, start: str, started_at: float) -> None:
         task.phase = TaskPhase.RUNNING
+        task.activity = task.tool = ""
         task.supervisor_pid, task.supervisor_start = pid, start
         task.attempts += 1
         task.started_at = started_at

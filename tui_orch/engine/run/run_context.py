@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tui_orch.engine.agents.adapters.report import OutputAdapter
 from tui_orch.engine.conflicts.monitor import Conflict, ConflictMonitor
 from tui_orch.engine.plans.plan import Plan
 from tui_orch.engine.repository.worktrees import Workspace
@@ -41,6 +42,7 @@ class RunContext:
         # On resume, restart only these failed tasks (the others are asked about at merge time).
         self.restart_only: frozenset[str] | None = None
         self.kept_after_cleanup: tuple[str, ...] = ()  # what clean-up kept, with why
+        self.adapters: dict[str, OutputAdapter] = {}  # how each agent's output reads
 
     @property
     def state(self) -> RunState:

@@ -42,6 +42,12 @@ class TaskView:
     files_changed: int
     commits: int
     attempts: int  # how many times its agent was started
+    # What a structured agent reported (none for text agents): see engine/agents/adapters.
+    activity: str
+    tokens: int
+    cost_usd: float | None
+    refusals: list[str]
+    session_id: str
     branch: str
     worktree: str
     log: str
@@ -80,6 +86,11 @@ def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
         alive=alive,
         duration=duration,
         attempts=task.attempts,
+        activity=task.activity,
+        tokens=task.input_tokens + task.output_tokens + task.cache_tokens,
+        cost_usd=task.cost_usd,
+        refusals=list(task.refusals),
+        session_id=task.session_id,
         files_changed=len(task.files_changed),
         commits=task.commits,
         branch=task.branch,

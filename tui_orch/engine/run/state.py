@@ -68,6 +68,16 @@ class TaskState:
     insertions: int = 0
     deletions: int = 0
     attempts: int = 0
+    # What a structured agent said of itself (see engine/agents/adapters).
+    session_id: str = ""
+    activity: str = ""  # thinking, running-tool, rate-limited, done, failed ('' for text)
+    tool: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_tokens: int = 0
+    cost_usd: float | None = None  # only as reported by the agent
+    refusals: list[str] = field(default_factory=list)  # tool calls refused, one line each
+    final_message: str = ""
 
     @property
     def handle(self) -> JobHandle | None:

@@ -180,7 +180,7 @@ not failed) are not offered in the footer.
                     severity="warning",
                     more="see the panes",
                 )
-            case ev.TaskCommitted():
+            case ev.TaskCommitted() | ev.AgentReported():
                 self._refresh_pane(event.task_id)
             case ev.MergeConflict():
                 self._badge(event.task_id, "merge", f"merge conflict: {', '.join(event.paths)}")
@@ -332,6 +332,7 @@ not failed) are not offered in the footer.
             pane = reuse
             pane.reuse(key, task.agent, number)
         self.panes[key] = pane
+        pane.report = task.report
         pane.set_state(task.state)
         pane.set_badges(task.badges)
         if task.line_count:  # what it printed before its pane was made, in order
@@ -346,6 +347,7 @@ not failed) are not offered in the footer.
         """Show a task's state (the model has it already) on its pane and keys."""
         pane = self._pane(key)
         if pane is not None:
+            pane.report = self.model.task(key).report  # its activity shows while it runs
             pane.set_state(state)
         if key == self.selected_task():
             self.refresh_bindings()  # `x` and `r` follow the focused task's state
@@ -354,7 +356,7 @@ not failed) are not offered in the footer.
         pane = self._pane(key)
         if pane is not None:
             task = self.model.task(key)
-            pane.files_changed = task.files_changed
+            pane.files_changed, pane.report = task.files_changed, task.report
             pane.elapsed = task.clock.elapsed(self.now())
             pane.refresh_header()
 

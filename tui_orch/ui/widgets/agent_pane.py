@@ -58,6 +58,7 @@ class AgentPane(TailView, can_focus=True):
         self.files_changed: int | None = None
         self.elapsed: float | None = None
         self.badges: list[str] = []
+        self.report = ""  # what a structured agent says: its tool, cost, refusals
         self.header = Text()
         self.badge_row = Text()
         self._header_strips: dict[int, Strip] = {}
@@ -72,6 +73,7 @@ class AgentPane(TailView, can_focus=True):
         self.task_id, self.agent, self.number = task_id, agent, number
         self.line_count = 0
         self.files_changed = self.elapsed = None
+        self.report = ""
         self.set_badges([])
         self.clear_lines()
         self.refresh_header()
@@ -115,6 +117,7 @@ class AgentPane(TailView, can_focus=True):
             self.line_count,
             self.files_changed,
             tuple(self.badges),
+            self.report,
         )
         if facts == self._header_facts:
             return
@@ -127,6 +130,8 @@ class AgentPane(TailView, can_focus=True):
         header.append(f"  {self.line_count} lines")
         if self.files_changed is not None:
             header.append(f"  {self.files_changed} files")
+        if self.report:
+            header.append(f"  {self.report}")
         header.append(f"  {self.agent}", style="dim")
         badges = Text(no_wrap=True, overflow="ellipsis")
         for badge in self.badges:

@@ -42,7 +42,7 @@ class Report:
     lines: list[str] = field(default_factory=list)
     activity: Activity | None = None
     tool: str = ""  # the tool it is running, with ``Activity.RUNNING_TOOL``
-    usage: Usage | None = None  # the total so far, when the line reports one
+    usage: Usage | None = None  # the agent's total (of its session), when a line says it
     session_id: str = ""
     refusals: list[str] = field(default_factory=list)  # tool calls refused, one line each
     final_message: str | None = None
