@@ -6,12 +6,29 @@ a fixed terminal size, and agents that have printed all their lines and wait.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.ui.conftest import DemoApp, MakeApp, screen_name, wait_until
+from tests.ui.conftest import (
+    FROZEN_NOW,
+    DemoApp,
+    MakeApp,
+    screen_name,
+    start_run_by_hand,
+    wait_until,
+)
+from tui_orch.engine.agents.adapters.claude_stream import ClaudeStreamAdapter
+from tui_orch.engine.run import events as ev
+from tui_orch.launch_spec import Launch
+from tui_orch.ui.app import OrchApp
+from tui_orch.ui.bridge import PendingOutput
+from tui_orch.ui.messages import EngineEventArrived
 from tui_orch.ui.widgets.log_view import LogView
+
+SAMPLES = Path(__file__).parent.parent / "samples" / "claude"
 
 SIZE = (120, 34)
 SnapCompare = Callable[..., bool]
@@ -159,3 +176,59 @@ def test_quit_question_at_80x24(snap_compare: SnapCompare, make_app: MakeApp) ->
         await pilot.pause(0.3)
 
     assert snap_compare(setup.app, terminal_size=SMALL, run_before=run_before(setup, ask_to_quit))
+
+
+def test_panes_rendering_claude_code_streams(snap_compare: SnapCompare) -> None:
+    """Two recorded Claude Code streams as the engine hands them to the dashboard: its
+    adapter's lines and reports. One agent mid-run (running Write), one done whose
+    every edit was refused: its header says so."""
+    app = OrchApp(Launch(), clock=lambda: FROZEN_NOW)
+
+    async def feed(pilot: Pilot[object]) -> None:
+        dashboard = app.dashboard
+        start_run_by_hand(dashboard, [["alpha", "beta"]], "claude")
+        for event in (
+            ev.BatchStarted(run_id="r", number=1, total=1, task_ids=("alpha", "beta")),
+            *(
+                ev.AgentStarted(
+                    run_id="r",
+                    task_id=t,
+                    agent="claude",
+                    pid=1,
+                    worktree="",
+                    branch="",
+                    log_path="",
+                )
+                for t in ("alpha", "beta")
+            ),
+        ):
+            dashboard.apply_event(EngineEventArrived(event))
+        for task_id, sample, upto in (
+            ("alpha", "write_two_files.jsonl", 2),
+            ("beta", "refused_under_dot_git.jsonl", None),
+        ):
+            adapter = ClaudeStreamAdapter()
+            raw = (SAMPLES / sample).read_text(encoding="utf-8").splitlines()[:upto]
+            reports = [adapter.read(line) for line in raw]
+            lines = [line for report in reports for line in report.lines]
+            dashboard.show_output(task_id, PendingOutput(deque(lines), len(lines)))
+            last = reports[-1]
+            reported = ev.AgentReported(
+                run_id="r",
+                task_id=task_id,
+                activity=last.activity.value if last.activity else "",
+                tool=last.tool,
+                tokens=last.usage.tokens if last.usage else 0,
+                cost_usd=last.usage.cost_usd if last.usage else None,
+                refusals=sum(len(report.refusals) for report in reports),
+            )
+            dashboard.apply_event(EngineEventArrived(reported))
+        for event in (
+            ev.AgentExited(run_id="r", task_id="beta", exit_code=0, reason="exited", duration=1),
+            ev.TaskCommitted(run_id="r", task_id="beta", commit="c0", commits=0, files_changed=0),
+        ):
+            dashboard.apply_event(EngineEventArrived(event))
+        dashboard.tick()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=feed)

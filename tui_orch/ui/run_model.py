@@ -63,7 +63,8 @@ class TaskModel:
 
     @property
     def report(self) -> str:
-        """A structured agent's own news, short: `Write · 1.2k tok · $0.03 · 2 refused`."""
+        """A structured agent's own news, short: `Write · 1.2k tok · $0.03` (refusals are
+        a badge: a header too narrow for everything must not hide them)."""
         parts = []
         if self.state == "running" and self.activity:
             parts.append(self.tool if self.activity == "running-tool" else self.activity)
@@ -73,8 +74,6 @@ class TaskModel:
             parts.append(
                 f"${self.cost_usd:.4f}" if self.cost_usd < 0.01 else f"${self.cost_usd:.2f}"
             )
-        if self.refusals:
-            parts.append(f"{self.refusals} refused")
         return " · ".join(parts)
 
 

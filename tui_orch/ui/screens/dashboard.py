@@ -180,7 +180,12 @@ not failed) are not offered in the footer.
                     severity="warning",
                     more="see the panes",
                 )
-            case ev.TaskCommitted() | ev.AgentReported():
+            case ev.AgentReported():
+                if event.refusals:
+                    calls = "tool call" if event.refusals == 1 else "tool calls"
+                    self._badge(event.task_id, "refusals", f"{event.refusals} {calls} refused")
+                self._refresh_pane(event.task_id)
+            case ev.TaskCommitted():
                 self._refresh_pane(event.task_id)
             case ev.MergeConflict():
                 self._badge(event.task_id, "merge", f"merge conflict: {', '.join(event.paths)}")
