@@ -67,3 +67,17 @@ async def test_output_that_arrives_before_the_agent_s_start_is_on_its_pane() -> 
         await wait_until(pilot, lambda: pane.lines == ["one", "two", "three"])
         assert (pane.line_count, pane.state) == (3, "running")
         assert dashboard.panes["right"].lines == []
+
+
+def test_what_agents_report_adds_up_for_the_run() -> None:
+    model = RunModel()
+    for task_id, tokens, cost in (("a", 40, 0.0006), ("b", 1500, 0.02), ("c", 900, None)):
+        model.apply(started(task_id), now=0.0)
+        reported = ev.AgentReported(
+            run_id="r", task_id=task_id, activity="running-tool", tool="Edit", tokens=tokens,
+            cost_usd=cost,
+        )  # fmt: skip
+        model.apply(reported, now=1.0)
+    assert model.tasks["a"].report == "Edit · 40 tok · $0.0006"
+    assert model.tasks["c"].report == "Edit · 900 tok"  # no cost reported: none invented
+    assert model.usage() == "2.4k tok · $0.02"

@@ -71,9 +71,7 @@ class TaskModel:
         if self.tokens:
             parts.append(f"{_count(self.tokens)} tok")
         if self.cost_usd is not None:
-            parts.append(
-                f"${self.cost_usd:.4f}" if self.cost_usd < 0.01 else f"${self.cost_usd:.2f}"
-            )
+            parts.append(_dollars(self.cost_usd))
         return " · ".join(parts)
 
 
@@ -102,6 +100,15 @@ class RunModel:
             for task_id, task in self.tasks.items()
             if task.state == "running" and task_id != VALIDATOR_KEY
         ]
+
+    def usage(self) -> str:
+        """The run's tokens and the cost its agents reported: `120 tok · $0.0018`."""
+        tokens = sum(task.tokens for task in self.tasks.values())
+        costs = [task.cost_usd for task in self.tasks.values() if task.cost_usd is not None]
+        parts = [f"{_count(tokens)} tok"] if tokens else []
+        if costs:
+            parts.append(_dollars(sum(costs)))
+        return " · ".join(parts)
 
     def add_output(self, key: str, lines: Iterable[str], count: int) -> TaskModel:
         task = self.task(key)
@@ -165,3 +172,7 @@ class RunModel:
 
 def _count(number: int) -> str:
     return f"{number / 1000:.1f}k" if number >= 1000 else str(number)
+
+
+def _dollars(amount: float) -> str:
+    return f"${amount:.4f}" if amount < 0.01 else f"${amount:.2f}"

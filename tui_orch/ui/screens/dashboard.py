@@ -389,6 +389,7 @@ not failed) are not offered in the footer.
                 pane.elapsed = task.clock.elapsed(now)
             pane.refresh_header()  # elapsed and line count; redrawn only if they changed
         self.facts.running = len(self.model.running())
+        self.facts.usage = self.model.usage()
         panel = self.query_one(ConflictsPanel)
         panel.refresh_since(now)
         self.facts.conflicts = len(panel.rows_by_key)  # the panel's rows, counted alike

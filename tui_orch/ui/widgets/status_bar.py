@@ -18,6 +18,7 @@ class RunFacts:
     pending_approvals: int = 0
     phase: str = "starting"
     conflicts: int = 0
+    usage: str = ""  # the run's tokens and reported cost so far ('' when none reported)
 
 
 class StatusBar(Static):
@@ -35,6 +36,8 @@ class StatusBar(Static):
         ]
         if facts.conflicts:
             parts.append(f"⚠ {plural(facts.conflicts, 'conflict')}")
+        if facts.usage:
+            parts.append(facts.usage)
         parts.append(facts.phase)
         parts.append(f"run {facts.run_id or '-'}")
         text = " │ ".join(parts)
