@@ -197,3 +197,46 @@ def test_real_claude_refuses_to_write_under_dot_git(
     assert refused.code == 2, refused.stdout + refused.stderr
     assert "inside the repository" in refused.stdout + refused.stderr
     assert not [name for name in branches(repo) if name.startswith("tui-orch/")]
+
+
+async def test_real_claude_in_the_app_shows_readable_steps_and_the_run_s_cost(
+    repo: Path,
+    tmp_path: Path,
+    claude: Path,
+    model: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same plan in the cockpit (Pilot): each pane shows the agent's steps as lines
+    (no JSON), its header the tokens and cost it reported, the status bar the run's sum;
+    approving merges it."""
+    from tests.ui.conftest import screen_name, wait_until
+    from tui_orch.engine.run.orchestrator import RunOptions
+    from tui_orch.launch_spec import Launch
+    from tui_orch.ui.app import OrchApp
+    from tui_orch.ui.widgets.status_bar import StatusBar
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    plan = write_claude_plan(tmp_path / "plan.yaml", claude, claude_env(tmp_path / "home", model))
+    app = OrchApp(Launch(plan=plan, repo=repo, options=RunOptions(poll_interval=0.05)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen", timeout=60)
+        dashboard = app.dashboard
+        for task in TASKS:
+            lines = dashboard.panes[task].lines
+            assert any(line.startswith("→ Write ") for line in lines), lines
+            assert not any(line.startswith("{") for line in lines), lines
+            assert "tok · $" in dashboard.panes[task].header.plain
+        costs = [dashboard.model.tasks[task].cost_usd for task in TASKS]
+        assert all(cost and cost > 0 for cost in costs)
+        await pilot.pause(0.6)  # the status bar is brought up to date at the next tick
+        bar = str(dashboard.query_one(StatusBar).render())
+        assert f"${sum(costs):.4f}" in bar, bar  # type: ignore[arg-type]
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen", timeout=30)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: dashboard.facts.phase == "merged", timeout=30)
+    for task, files in TASKS.items():
+        for relative in files:
+            assert git(repo, "show", f"main:{relative}") + "\n" == file_content(task, relative)
