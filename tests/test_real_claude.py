@@ -240,3 +240,23 @@ async def test_real_claude_in_the_app_shows_readable_steps_and_the_run_s_cost(
     for task, files in TASKS.items():
         for relative in files:
             assert git(repo, "show", f"main:{relative}") + "\n" == file_content(task, relative)
+
+
+def test_agents_check_confirms_the_claude_profile_and_names_a_misspelt_flag(
+    repo: Path, claude: Path
+) -> None:
+    """`tui-orch agents --check` runs the installed CLI's --help: the built-in profile's
+    flags are all accepted; a profile with `--output-formt` has that flag named."""
+    path = f"{claude.parent}{os.pathsep}{os.environ['PATH']}"
+    listed = run_cli("agents", "--repo", str(repo), cwd=repo, env={"PATH": path})
+    claude_row = next(line for line in listed.stdout.splitlines() if line.startswith("claude"))
+    assert "(Claude Code)" in claude_row  # its version, from `claude --version`
+    good = run_cli("agents", "--check", "claude", "--repo", str(repo), cwd=repo, env={"PATH": path})
+    assert good.code == 0, good.stdout + good.stderr
+    assert "claude: every flag it passes is accepted by claude" in good.stdout
+    (repo / ".tui-orch.yaml").write_text(
+        "agents:\n  typo:\n    command: [claude, -p, '{prompt}', --output-formt, stream-json]\n"
+    )
+    bad = run_cli("agents", "--check", "typo", "--repo", str(repo), cwd=repo, env={"PATH": path})
+    assert bad.code == 1, bad.stdout + bad.stderr
+    assert "typo: --output-formt is not an option of claude" in bad.stdout

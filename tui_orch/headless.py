@@ -209,6 +209,13 @@ class TerminalApprover:
             if not outcome.changed:
                 self._say(f"warning: {outcome.task_id} changed nothing; its agent's last lines:\n")
                 self._say("".join(f"  {line}\n" for line in outcome.last_lines) or "  (none)\n")
+            if outcome.refusals:
+                count = len(outcome.refusals)
+                self._say(
+                    f"warning: {outcome.task_id} was refused {count} tool "
+                    f"call{'s' if count != 1 else ''}:\n"
+                    + "".join(f"  {refusal}\n" for refusal in outcome.refusals)
+                )
         for warning in request.warnings:
             self._say(f"warning: {warning}\n")
         answer = await self._ask(

@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tui_orch.cli.common import EXIT_OK, add_repo_option
+from tui_orch.cli.common import EXIT_FAILED, EXIT_OK, add_repo_option
+from tui_orch.engine.agents.installed import find_program, unknown_flags
 from tui_orch.engine.plans.check import CheckReport, check_plan, find_repo
 from tui_orch.engine.plans.config import load_settings
 from tui_orch.engine.plans.problems import InputError
+from tui_orch.engine.plans.profiles import AgentProfile, unknown_profile
 from tui_orch.engine.plans.triage import Mode, mode_for
+from tui_orch.engine.run.preconditions import PreconditionFailed
 from tui_orch.tables import format_table
 
 
@@ -47,6 +50,14 @@ def register(commands: Any) -> None:
     )
     add_repo_option(agents)
     agents.add_argument("--json", action="store_true", help="print the profiles as JSON")
+    agents.add_argument(
+        "--check",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="run each installed agent's --help (or only NAME's) and name every flag its "
+        "profile passes that the installed version does not accept",
+    )
     agents.set_defaults(handler=run_agents)
 
 
@@ -122,12 +133,22 @@ def run_agents(args: argparse.Namespace) -> int:
     if settings.problems:
         raise InputError(settings.problems)
     profiles = sorted(settings.profiles.values(), key=lambda profile: profile.name)
+    if args.check is not None:
+        return check_agents(profiles, args.check)
+    found = {profile.name: find_program(profile) for profile in profiles}
     if args.json:
         print(
             json.dumps(
                 {
                     "default_agent": settings.default_agent,
-                    "agents": [profile.to_dict() for profile in profiles],
+                    "agents": [
+                        {
+                            **profile.to_dict(),
+                            "installed": found[profile.name].path,
+                            "version": found[profile.name].version,
+                        }
+                        for profile in profiles
+                    ],
                 },
                 indent=2,
             )
@@ -138,12 +159,44 @@ def run_agents(args: argparse.Namespace) -> int:
             profile.name + (" (default)" if profile.name == settings.default_agent else ""),
             profile.format,
             profile.source,
+            (found[profile.name].version or "installed")
+            if found[profile.name].path
+            else "not installed",
             " ".join(profile.command),
         ]
         for profile in profiles
     ]
-    print(format_table(["agent", "format", "from", "command"], rows))
+    print(format_table(["agent", "format", "from", "installed", "command"], rows))
     return EXIT_OK
+
+
+def check_agents(profiles: list[AgentProfile], name: str) -> int:
+    """`agents --check [NAME]`: every flag each installed agent's profile passes must be
+    one its installed version accepts; exit 1 naming any that is not."""
+    chosen = [profile for profile in profiles if not name or profile.name == name]
+    if not chosen:
+        raise PreconditionFailed(unknown_profile(name, [profile.name for profile in profiles]))
+    bad = 0
+    for profile in chosen:
+        found = find_program(profile)
+        program = profile.command[0]
+        if found.path is None:
+            print(f"{profile.name}: not installed ({program} is not on PATH); not checked")
+            continue
+        unknown = unknown_flags(profile, found.path)
+        version = found.version or "its installed version"
+        if unknown is None:
+            print(f"{profile.name}: `{program} --help` printed nothing; its flags not checked")
+        elif unknown:
+            bad += 1
+            print(
+                f"{profile.name}: {', '.join(unknown)} "
+                f"{'is not an option' if len(unknown) == 1 else 'are not options'} of "
+                f"{program} {version} (see `{program} --help`); fix the profile's command"
+            )
+        else:
+            print(f"{profile.name}: every flag it passes is accepted by {program} {version}")
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 def _non_negative(text: str) -> int:

@@ -50,6 +50,10 @@ class TaskOutcome:
     deletions: int
     # The agent's last lines, shown for a task that changed nothing (why not?).
     last_lines: tuple[str, ...] = ()
+    # What a structured agent reported: its tool calls refused, its final message, cost.
+    refusals: tuple[str, ...] = ()
+    final_message: str = ""
+    cost_usd: float | None = None
 
     @property
     def changed(self) -> bool:

@@ -613,6 +613,9 @@ class BuildSteps(RunSteps):
                 t.insertions,
                 t.deletions,
                 last_lines(self.store.task_files(state.run_id, t.id).log) if not t.commits else (),
+                tuple(t.refusals),
+                t.final_message,
+                t.cost_usd,
             )
             for t in [*ready, *empty]
         )

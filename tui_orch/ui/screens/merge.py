@@ -112,6 +112,8 @@ without it and without the later tasks that need it.
         warnings = list(self.request.blocked.get(task_id, ())) or self.warnings_by_task.get(
             task_id, []
         )
+        if outcome is not None and outcome.refusals:
+            warnings = [*warnings, _refused(outcome.refusals)]
         merging = state.startswith("will merge")
         counts = (
             [
@@ -201,6 +203,8 @@ without it and without the later tasks that need it.
             last = outcome.last_lines if outcome is not None else ()
             lines += [f"  {clean_line(line)}" for line in last] or ["  (none)"]
         lines += [f"  ⚠ {warning}" for warning in self.warnings_by_task.get(task_id, [])]
+        if outcome is not None:
+            lines += _agent_report(outcome)
         self.query_one("#merge-detail", Static).update(Text("\n".join(lines)))
         self.refresh_bindings()  # `x` and `r` say what they do on this row
 
@@ -332,3 +336,21 @@ Validation passed on the integrated result. Approve to fast-forward your branch 
 
     def action_answer(self, approved: bool) -> None:
         self.dismiss(approved)
+
+
+def _refused(refusals: tuple[str, ...]) -> str:
+    return f"{len(refusals)} tool call{'s' if len(refusals) != 1 else ''} refused"
+
+
+def _agent_report(outcome: TaskOutcome) -> list[str]:
+    """What a structured agent said of its work: its refusals, its final message, cost."""
+    lines = []
+    if outcome.refusals:
+        lines.append(f"  ⚠ {_refused(outcome.refusals)}:")
+        lines += [f"    {clean_line(refusal)}" for refusal in outcome.refusals]
+    if outcome.final_message.strip():
+        lines.append("  its final message:")
+        lines += [f"    {clean_line(line)}" for line in outcome.final_message.strip().splitlines()]
+    if outcome.cost_usd is not None:
+        lines.append(f"  reported cost: ${outcome.cost_usd:.4f}")
+    return lines

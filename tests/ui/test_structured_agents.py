@@ -1,0 +1,54 @@
+"""A structured agent (Claude Code's stream, recorded) in the app: the merge question
+says what it was refused and what it said last, so refused work never looks fine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.run_helpers import script_agent, write_plan
+from tests.ui.conftest import screen_name, wait_until
+from tui_orch.engine.run.orchestrator import RunOptions
+from tui_orch.launch_spec import Launch
+from tui_orch.ui.app import OrchApp
+
+SAMPLE = Path(__file__).parent.parent / "samples" / "claude" / "refused_under_dot_git.jsonl"
+
+
+async def test_the_merge_question_lists_refused_tool_calls_and_the_final_message(
+    repo: Path, tmp_path: Path
+) -> None:
+    agent = script_agent(
+        tmp_path,
+        "replay",
+        f"""
+        import json
+        recorded = pathlib.Path({str(SAMPLE)!r}).read_text().splitlines()
+        for line in recorded:
+            print(line, flush=True)
+        for name in FILES:
+            pathlib.Path(name).write_text("some of the work\\n")
+        """,
+    )
+    plan = write_plan(tmp_path / "plan.yaml", [{"id": "alpha", "files": ["a.txt"]}], {"c": agent})
+    data = yaml.safe_load(plan.read_text())
+    data["agents"]["c"]["format"] = "claude-stream-json"
+    plan.write_text(yaml.safe_dump(data))
+
+    app = OrchApp(Launch(plan=plan, repo=repo, options=RunOptions(poll_interval=0.05)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen")
+        merge = app.screen
+        await wait_until(pilot, lambda: merge.query_one("#merge-table").row_count == 1)
+        row = merge.query_one("#merge-table").get_row("alpha")
+        assert "⚠ 2 tool calls refused" in str(row[-1])
+        detail = str(merge.query_one("#merge-detail").render())
+        assert "⚠ 2 tool calls refused:" in detail
+        assert "Write src/alpha.py: Claude requested permissions to edit" in detail
+        assert "its final message:\n    done" in detail
+        assert "reported cost: $0.0006" in detail
+        pane = app.dashboard.panes["alpha"]
+        assert "⚠ 2 tool calls refused" in pane.badge_row.plain
