@@ -81,3 +81,19 @@ def test_what_agents_report_adds_up_for_the_run() -> None:
     assert model.tasks["a"].report == "Edit · 40 tok · $0.0006"
     assert model.tasks["c"].report == "Edit · 900 tok"  # no cost reported: none invented
     assert model.usage() == "2.4k tok · $0.02"
+
+
+def test_a_running_agent_silent_for_a_minute_shows_as_quiet() -> None:
+    model = RunModel()
+    model.apply(started("a"), now=100.0)
+    task = model.tasks["a"]
+    assert task.report_at(159.0) == ""
+    assert task.report_at(160.0) == "quiet 1m"
+    model.add_output("a", ["a line"], 1, now=200.0)
+    assert task.report_at(250.0) == ""
+    assert task.report_at(400.0) == "quiet 3m"
+    model.apply(
+        ev.AgentExited(run_id="r", task_id="a", exit_code=0, reason="exited", duration=300),
+        now=400.0,
+    )
+    assert task.report_at(900.0) == ""  # an agent that ended is not quiet, it is done

@@ -21,6 +21,7 @@ from tui_orch.engine.run import events as ev
 VALIDATOR_KEY = "validate"  # the validation's pane and output, beside the tasks'
 TAIL_KEEP = 400  # lines of output kept per task: a pane shows a tail, the log has it all
 RESTARTABLE_STATES = ("failed", "stopped", "timed-out")  # what `r` applies to
+QUIET_AFTER = 60.0  # seconds without a line before a running agent shows as quiet
 
 
 @dataclass
@@ -54,12 +55,27 @@ class TaskModel:
     tokens: int = 0
     cost_usd: float | None = None
     refusals: int = 0
+    last_heard: float | None = None  # when it last printed (or started), by the app's clock
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_KEEP))
     line_count: int = 0  # every line it printed, more than the tail holds
 
     @property
     def badges(self) -> list[str]:
         return list(dict.fromkeys(self.badges_by_key.values()))
+
+    def quiet_for(self, now: float) -> float:
+        """Seconds a running agent has printed nothing (0 unless it is running)."""
+        if self.state != "running" or self.last_heard is None:
+            return 0.0
+        return max(0.0, now - self.last_heard)
+
+    def report_at(self, now: float) -> str:
+        """`report`, and for an agent silent a minute or more, for how long: a text
+        agent says nothing of its own state, and silence is what a person watches for."""
+        quiet = self.quiet_for(now)
+        if quiet < QUIET_AFTER:
+            return self.report
+        return " · ".join(part for part in (f"quiet {int(quiet // 60)}m", self.report) if part)
 
     @property
     def report(self) -> str:
@@ -110,8 +126,11 @@ class RunModel:
             parts.append(_dollars(sum(costs)))
         return " · ".join(parts)
 
-    def add_output(self, key: str, lines: Iterable[str], count: int) -> TaskModel:
+    def add_output(
+        self, key: str, lines: Iterable[str], count: int, now: float | None = None
+    ) -> TaskModel:
         task = self.task(key)
+        task.last_heard = now if now is not None else task.last_heard
         task.tail.extend(lines)
         task.line_count += count
         return task
@@ -133,6 +152,7 @@ class RunModel:
             case ev.AgentStarted():
                 task = self.task(event.task_id)
                 task.clock = TaskClock(started=now)
+                task.last_heard = now
                 task.state, task.agent = "running", event.agent
                 task.worktree, task.log_path = event.worktree, event.log_path
                 task.start_commit = event.start_commit or task.start_commit

@@ -273,7 +273,7 @@ not failed) are not offered in the footer.
     def show_output(self, key: str, pending: PendingOutput) -> None:
         """New output: into the model (whether or not a pane shows the task yet), and
         onto the task's pane if it has one; a pane made later starts from the model."""
-        self.model.add_output(key, pending.lines, pending.count)
+        self.model.add_output(key, pending.lines, pending.count, self.clock())
         pane = self._pane(key)
         if pane is not None:
             pane.add_lines(pending.lines, pending.count)
@@ -387,6 +387,7 @@ not failed) are not offered in the footer.
             task = tasks.get(pane.task_id)
             if task is not None and task.state == "running":
                 pane.elapsed = task.clock.elapsed(now)
+                pane.report = task.report_at(now)
             pane.refresh_header()  # elapsed and line count; redrawn only if they changed
         self.facts.running = len(self.model.running())
         self.facts.usage = self.model.usage()
