@@ -179,6 +179,9 @@ class ScriptedModelServer:
     """
 
     log_path: Path | None = None
+    # Tasks whose first working request is answered with an API error (the CLI fails):
+    # what a restart that continues the conversation is tested with.
+    fail_once: set[str] = field(default_factory=set)
     requests: list[Recorded] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -208,6 +211,17 @@ class ScriptedModelServer:
             if self.log_path is not None:
                 with self.log_path.open("a", encoding="utf-8") as log:
                     log.write(json.dumps(request.__dict__) + "\n")
+
+    def fails_now(self, body: dict[str, Any]) -> bool:
+        """Whether this request is the one to fail (see ``fail_once``): once per task."""
+        if not _offers_tool(body, "Write"):
+            return False
+        task = TASK_RE.search(_all_text(body))
+        with self._lock:
+            if task is None or task.group(1) not in self.fail_once:
+                return False
+            self.fail_once.discard(task.group(1))
+            return True
 
     def next_id(self) -> int:
         with self._lock:
@@ -284,6 +298,13 @@ def _handler_for(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b'{"input_tokens": 10}', "application/json")
             elif self.command == "POST" and path.endswith("/v1/messages"):
                 request = body if isinstance(body, dict) else {}
+                if server.fails_now(request):
+                    error = {
+                        "type": "error",
+                        "error": {"type": "invalid_request_error", "message": "scripted failure"},
+                    }
+                    self._send(400, json.dumps(error).encode(), "application/json")
+                    return
                 reply = script(request, server.next_id)
                 message_id = f"msg_{server.next_id():08d}"
                 if request.get("stream"):

@@ -98,6 +98,7 @@ def write_claude_plan(path: Path, claude: Path, env: dict[str, str]) -> Path:
         "agents": {
             "claude": {
                 "command": claude_command(claude),
+                "resume": [str(claude), *builtin_profiles()["claude"].resume[1:]],
                 "format": builtin_profiles()["claude"].format,
                 "env": env,
                 "timeout": "45s",
@@ -260,3 +261,44 @@ def test_agents_check_confirms_the_claude_profile_and_names_a_misspelt_flag(
     bad = run_cli("agents", "--check", "typo", "--repo", str(repo), cwd=repo, env={"PATH": path})
     assert bad.code == 1, bad.stdout + bad.stderr
     assert "typo: --output-formt is not an option of claude" in bad.stdout
+
+
+def test_a_retried_task_continues_its_claude_conversation(
+    repo: Path,
+    tmp_path: Path,
+    claude: Path,
+    model: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first attempt of 'beta' fails (the model answers with an API error); resume
+    retries it with `claude --resume` on the session we gave it: the model sees the
+    earlier conversation, then a note of what went wrong, and the work is merged."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    model.fail_once.add("beta")
+    plan = write_claude_plan(tmp_path / "plan.yaml", claude, claude_env(tmp_path / "home", model))
+    first = run_plan(plan, repo)
+    assert first.code == 1, first.stdout + first.stderr
+    assert "task 'beta' failed" in first.stderr
+    status = run_cli("status", "--repo", str(repo), "--json", cwd=repo)
+    (run,) = json.loads(status.stdout)["runs"]
+    session = next(t for t in run["tasks"] if t["id"] == "beta")["session_id"]
+    assert session
+
+    again = run_cli("resume", "--repo", str(repo), "--headless", "--yes", cwd=repo)
+    assert again.code == 0, again.stdout + again.stderr
+    assert git(repo, "show", "main:src/beta.py") + "\n" == file_content("beta", "src/beta.py")
+    # One request holds both attempts: the task as first given, then the note.
+    continued = [
+        body
+        for body in model.messages()
+        if "Your previous attempt at task 'beta'" in json.dumps(body)
+        and "You are working on task 'beta'" in json.dumps(body)
+    ]
+    assert continued, "the retry did not continue the first conversation"
+    note = json.dumps(continued[0])
+    assert "scripted failure" in note  # what went wrong, in the agent's own words
+    status = run_cli("status", "--repo", str(repo), "--json", cwd=repo)
+    beta = next(t for t in json.loads(status.stdout)["runs"][0]["tasks"] if t["id"] == "beta")
+    assert (beta["attempts"], beta["session_id"]) == (2, session)
+    log = next((repo / ".git" / "tui-orch" / "runs").glob("*/logs/beta.log")).read_text()
+    assert f"--- tui-orch: attempt 2 (continuing session {session}) ---" in log

@@ -16,12 +16,15 @@ from tui_orch.engine.plans.fields import FieldReader
 from tui_orch.engine.plans.located_yaml import Located
 from tui_orch.engine.plans.problems import did_you_mean
 
-PROFILE_FIELDS = ("command", "format", "timeout", "env")
+PROFILE_FIELDS = ("command", "format", "timeout", "env", "resume")
 
 
 @dataclass(frozen=True)
 class AgentProfile:
-    """One way to run an agent: its argv template, output format, timeout and env."""
+    """One way to run an agent: its argv template, output format, timeout and env;
+    ``resume``, if it has one, continues an earlier attempt's conversation (with
+    ``{session_id}`` the session recorded for the task and ``{prompt}`` a note of what
+    went wrong), so a restart does not start from nothing."""
 
     name: str
     command: tuple[str, ...]
@@ -29,6 +32,7 @@ class AgentProfile:
     timeout: float | None = None
     env: dict[str, str] = field(default_factory=dict)
     source: str = "built-in"
+    resume: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -38,6 +42,7 @@ class AgentProfile:
             "timeout": self.timeout,
             "env": dict(self.env),
             "source": self.source,
+            "resume": list(self.resume),
         }
 
 
@@ -48,22 +53,14 @@ def builtin_profiles() -> dict[str, AgentProfile]:
     Code streams JSON (print mode needs --verbose for it), so its pane shows each step as
     it happens instead of nothing until the end, with a session id of ours.
     """
+    claude = ("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose")
+    claude += ("--permission-mode", "acceptEdits")
     profiles = [
         AgentProfile(
             "claude",
-            (
-                "claude",
-                "-p",
-                "{prompt}",
-                "--output-format",
-                "stream-json",
-                "--verbose",
-                "--permission-mode",
-                "acceptEdits",
-                "--session-id",
-                "{session_id}",
-            ),
+            (*claude, "--session-id", "{session_id}"),
             format="claude-stream-json",
+            resume=(*claude, "--resume", "{session_id}"),
         ),
         AgentProfile("codex", ("codex", "exec", "--sandbox", "workspace-write", "{prompt}")),
         AgentProfile("gemini", ("gemini", "-p", "{prompt}", "--approval-mode", "auto_edit")),
@@ -118,28 +115,10 @@ def _read_profile(name: str, node: Located, path: str, reader: FieldReader) -> A
     items = reader.mapping(node, path, PROFILE_FIELDS, required=("command",))
     if items is None:
         return None
-    ok = True
-    command: tuple[str, ...] = ()
-    if "command" in items:
-        command_node = items["command"]
-        if isinstance(command_node.value, str):
-            reader.problem(
-                command_node.line,
-                f"{path}.command",
-                "expected a list of arguments such as [my-agent, --prompt, '{prompt}'], "
-                "found a single string; agents are never started through a shell",
-            )
-            ok = False
-        else:
-            arguments = reader.text_list(command_node, f"{path}.command", "a list of arguments")
-            if arguments is None or len(arguments) != len(command_node.value):
-                ok = False
-            elif not arguments:
-                reader.problem(command_node.line, f"{path}.command", "must not be empty")
-                ok = False
-            else:
-                ok = _check_placeholders(arguments, f"{path}.command", reader) and ok
-                command = tuple(argument for argument, _ in arguments)
+    command_node = items.get("command")
+    command = _read_argv(command_node, f"{path}.command", reader) if command_node else None
+    resume = _read_argv(items["resume"], f"{path}.resume", reader) if "resume" in items else ()
+    ok = command is not None and resume is not None
     output_format = "text"
     if "format" in items:
         value = reader.text(items["format"], f"{path}.format")
@@ -165,9 +144,30 @@ def _read_profile(name: str, node: Located, path: str, reader: FieldReader) -> A
         read_env = reader.text_map(items["env"], f"{path}.env")
         ok = ok and read_env is not None
         env = read_env or {}
-    if not ok:
+    if not ok or command is None or resume is None:
         return None
-    return AgentProfile(name, command, output_format, timeout, env, source=reader.source)
+    return AgentProfile(name, command, output_format, timeout, env, reader.source, resume)
+
+
+def _read_argv(node: Located, path: str, reader: FieldReader) -> tuple[str, ...] | None:
+    """An argv template (`command`, `resume`): a non-empty list, never a shell string."""
+    if isinstance(node.value, str):
+        reader.problem(
+            node.line,
+            path,
+            "expected a list of arguments such as [my-agent, --prompt, '{prompt}'], "
+            "found a single string; agents are never started through a shell",
+        )
+        return None
+    arguments = reader.text_list(node, path, "a list of arguments")
+    if arguments is None or len(arguments) != len(node.value):
+        return None
+    if not arguments:
+        reader.problem(node.line, path, "must not be empty")
+        return None
+    if not _check_placeholders(arguments, path, reader):
+        return None
+    return tuple(argument for argument, _ in arguments)
 
 
 def _check_placeholders(arguments: list[tuple[str, int]], path: str, reader: FieldReader) -> bool:

@@ -446,17 +446,25 @@ class BuildSteps(RunSteps):
         files = self.store.task_files(self.state.run_id, task.id)
         files.directory.mkdir(parents=True, exist_ok=True)
         prompt_file = files.directory / "prompt.txt"
-        prompt = self._prompt_for(task)
-        prompt_file.write_text(prompt, encoding="utf-8")
         profile = self.plan.agents[task.agent]
-        session_id = str(uuid.uuid4())  # a new conversation per attempt, known to us
+        # A retry continues the earlier attempt's conversation when the agent can: it
+        # knows what it did and is told what went wrong, instead of starting over.
+        continuing = bool(task_state.attempts and task_state.session_id and profile.resume)
+        if continuing:
+            prompt = self._continue_prompt(task, task_state)
+            session_id = task_state.session_id
+        else:
+            prompt = self._prompt_for(task)
+            session_id = str(uuid.uuid4())  # a new conversation, known to us
+        prompt_file.write_text(prompt, encoding="utf-8")
         values = {
             "prompt": prompt,
             "prompt_file": str(prompt_file),
             "task_id": task.id,
             "session_id": session_id,
         }
-        argv = render_argv(profile.command, values, task.files)
+        template = profile.resume if continuing else profile.command
+        argv = render_argv(template, values, task.files)
         self.run.adapters[task.id] = adapter_for(profile.format)
         env = {
             **os.environ,
@@ -470,8 +478,9 @@ class BuildSteps(RunSteps):
         # start returns, and every line it prints must reach the screen.
         offset = files.log.stat().st_size if files.log.exists() else 0
         if task_state.attempts:
+            how = f" (continuing session {session_id})" if continuing else ""
             with open(files.log, "a", encoding="utf-8") as log:
-                log.write(f"--- tui-orch: attempt {task_state.attempts + 1} ---\n")
+                log.write(f"--- tui-orch: attempt {task_state.attempts + 1}{how} ---\n")
         handle, process = start_job(
             files,
             argv,
@@ -497,6 +506,20 @@ class BuildSteps(RunSteps):
             session_id,
         )
         return WatchedJob(task.id, files, handle, process, log_offset=offset)
+
+    def _continue_prompt(self, task: Task, state: TaskState) -> str:
+        """What a retry that continues the conversation is told: how the last attempt
+        ended, that its work is still there, and the task's files again."""
+        ended = AgentExit(state.reason, state.exit_code).label
+        said = state.final_message or state.message  # its own last words, else ours
+        why = f" ({_first_line(said)})" if said.strip() else ""
+        owned = "\n".join(f"- {path}" for path in task.files)
+        return (
+            f"Your previous attempt at task '{task.id}' ({task.title}) ended: {ended}{why}. "
+            "Its work so far is still in this directory (committed as work in progress). "
+            "Continue the task from there and finish it. As before, create or edit only "
+            f"these files:\n{owned}\n"
+        )
 
     def _prompt_for(self, task: Task) -> str:
         owned = "\n".join(f"- {path}" for path in task.files)
@@ -759,3 +782,7 @@ def _news(task: TaskState, report: Report) -> bool:
         return True
     activity = report.activity
     return activity is not None and (activity.value, report.tool) != (task.activity, task.tool)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
