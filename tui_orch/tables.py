@@ -30,3 +30,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], gap: int
         for index in range(height):
             out.append(line_of([lines[index] if index < len(lines) else "" for lines in row]))
     return "\n".join(out)
+
+
+def dollars(amount: float) -> str:
+    """An amount of US dollars as a person reads it: `$0.0006`, `$2.50`."""
+    return f"${amount:.4f}" if amount < 0.01 else f"${amount:.2f}"

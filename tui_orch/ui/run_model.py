@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tui_orch.engine.agents.exits import AgentExit
 from tui_orch.engine.run import events as ev
+from tui_orch.tables import dollars
 
 VALIDATOR_KEY = "validate"  # the validation's pane and output, beside the tasks'
 TAIL_KEEP = 400  # lines of output kept per task: a pane shows a tail, the log has it all
@@ -87,7 +88,7 @@ class TaskModel:
         if self.tokens:
             parts.append(f"{_count(self.tokens)} tok")
         if self.cost_usd is not None:
-            parts.append(_dollars(self.cost_usd))
+            parts.append(dollars(self.cost_usd))
         return " · ".join(parts)
 
 
@@ -123,7 +124,7 @@ class RunModel:
         costs = [task.cost_usd for task in self.tasks.values() if task.cost_usd is not None]
         parts = [f"{_count(tokens)} tok"] if tokens else []
         if costs:
-            parts.append(_dollars(sum(costs)))
+            parts.append(dollars(sum(costs)))
         return " · ".join(parts)
 
     def add_output(
@@ -192,7 +193,3 @@ class RunModel:
 
 def _count(number: int) -> str:
     return f"{number / 1000:.1f}k" if number >= 1000 else str(number)
-
-
-def _dollars(amount: float) -> str:
-    return f"${amount:.4f}" if amount < 0.01 else f"${amount:.2f}"

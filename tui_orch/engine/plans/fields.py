@@ -85,6 +85,17 @@ class FieldReader:
             return None
         return value
 
+    def dollars(self, node: Located, path: str) -> float | None:
+        """An amount of US dollars above 0, such as 5 or 2.50."""
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.wrong_type(node, path, "an amount of US dollars such as 5 or 2.50")
+            return None
+        if not math.isfinite(value) or value <= 0:
+            self.problem(node.line, path, f"must be more than 0 dollars, found {value}")
+            return None
+        return float(value)
+
     def duration(self, node: Located, path: str) -> float | None:
         """Seconds, from a number or text such as '90s', '30m', '1h30m'."""
         seconds = parse_duration(node.value)

@@ -33,13 +33,14 @@ PLAN_FIELDS = (
     "default_agent",
     "max_parallel",
     "agent_nice",
+    "budget_usd",
     "agents",
     "validate",
     "conflicts",
     "tasks",
 )
 CONFLICT_FIELDS = (*KINDS, "interval")
-TASK_FIELDS = ("id", "title", "prompt", "files", "depends_on", "agent", "timeout")
+TASK_FIELDS = ("id", "title", "prompt", "files", "depends_on", "agent", "timeout", "budget_usd")
 TASK_REQUIRED = ("id", "prompt", "files")
 DEFAULT_MAX_PARALLEL = 4
 # Agents run at a lower CPU priority than the cockpit (as `nice` does by default), so
@@ -83,6 +84,7 @@ class Task:
     agent: str
     timeout: float | None
     line: int
+    budget_usd: float | None = None  # passed to agents that take a spending cap
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -92,6 +94,7 @@ class Task:
             "files": list(self.files),
             "depends_on": list(self.depends_on),
             "timeout": self.timeout,
+            "budget_usd": self.budget_usd,
             "line": self.line,
         }
 
@@ -109,6 +112,8 @@ class Plan:
     tasks: tuple[Task, ...]
     conflicts: ConflictPolicy = field(default_factory=ConflictPolicy)
     agent_nice: int = DEFAULT_AGENT_NICE
+    # What the run may spend, as its agents report it; over it, no more agents start.
+    budget_usd: float | None = None
     # The text it was checked from: what a run keeps as its plan, never the file read
     # again (the file may have changed since it was checked and approved).
     text: str = ""
@@ -193,6 +198,7 @@ class _TaskDraft:
     agent: str | None = None
     agent_line: int = 0
     timeout: float | None = None
+    budget_usd: float | None = None
 
     @property
     def path(self) -> str:
@@ -217,6 +223,8 @@ class _PlanBuilder:
         agent_nice = DEFAULT_AGENT_NICE
         if "agent_nice" in items:
             agent_nice = self._read_nice(items["agent_nice"])
+        budget_node = items.get("budget_usd")
+        budget = reader.dollars(budget_node, "budget_usd") if budget_node else None
         profiles = dict(self.settings.profiles)
         if "agents" in items:
             read, broken = read_profiles(items["agents"], "agents", reader)
@@ -253,6 +261,7 @@ class _PlanBuilder:
                 agent=d.agent or default_agent or "",
                 timeout=d.timeout,
                 line=d.line,
+                budget_usd=d.budget_usd,
             )
             for d in drafts
         )
@@ -266,6 +275,7 @@ class _PlanBuilder:
             tasks=tasks,
             conflicts=conflicts,
             agent_nice=agent_nice,
+            budget_usd=budget,
         )
 
     def _read_nice(self, node: Located) -> int:
@@ -409,6 +419,8 @@ class _PlanBuilder:
             draft.agent = reader.text(items["agent"], f"{path}.agent")
         if "timeout" in items:
             draft.timeout = reader.duration(items["timeout"], f"{path}.timeout")
+        if "budget_usd" in items:
+            draft.budget_usd = reader.dollars(items["budget_usd"], f"{path}.budget_usd")
         return draft
 
     def _read_id(self, node: Located, path: str) -> str | None:

@@ -16,7 +16,7 @@ from tui_orch.engine.plans.fields import FieldReader
 from tui_orch.engine.plans.located_yaml import Located
 from tui_orch.engine.plans.problems import did_you_mean
 
-PROFILE_FIELDS = ("command", "format", "timeout", "env", "resume")
+PROFILE_FIELDS = ("command", "format", "timeout", "env", "resume", "budget_flag")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class AgentProfile:
     env: dict[str, str] = field(default_factory=dict)
     source: str = "built-in"
     resume: tuple[str, ...] = ()
+    # The flag that caps what the agent spends (`--max-budget-usd`): a task's budget_usd
+    # is passed with it; '' for agents that take none.
+    budget_flag: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -43,6 +46,7 @@ class AgentProfile:
             "env": dict(self.env),
             "source": self.source,
             "resume": list(self.resume),
+            "budget_flag": self.budget_flag,
         }
 
 
@@ -61,6 +65,7 @@ def builtin_profiles() -> dict[str, AgentProfile]:
             (*claude, "--session-id", "{session_id}"),
             format="claude-stream-json",
             resume=(*claude, "--resume", "{session_id}"),
+            budget_flag="--max-budget-usd",
         ),
         AgentProfile("codex", ("codex", "exec", "--sandbox", "workspace-write", "{prompt}")),
         AgentProfile("gemini", ("gemini", "-p", "{prompt}", "--approval-mode", "auto_edit")),
@@ -144,9 +149,16 @@ def _read_profile(name: str, node: Located, path: str, reader: FieldReader) -> A
         read_env = reader.text_map(items["env"], f"{path}.env")
         ok = ok and read_env is not None
         env = read_env or {}
+    budget_flag = ""
+    if "budget_flag" in items:
+        flag = reader.text(items["budget_flag"], f"{path}.budget_flag")
+        ok = ok and flag is not None
+        budget_flag = flag or ""
     if not ok or command is None or resume is None:
         return None
-    return AgentProfile(name, command, output_format, timeout, env, reader.source, resume)
+    return AgentProfile(
+        name, command, output_format, timeout, env, reader.source, resume, budget_flag
+    )
 
 
 def _read_argv(node: Located, path: str, reader: FieldReader) -> tuple[str, ...] | None:

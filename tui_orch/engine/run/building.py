@@ -173,6 +173,8 @@ class BuildSteps(RunSteps):
             or task.phase is not TaskPhase.FAILED
         ):
             return False
+        if self.run.over_budget():
+            return False
         live.starting.add(task_id)  # the watcher waits for it, even if all else has ended
         try:
             start = BatchStart(task.start_commit, [], None)
@@ -213,9 +215,13 @@ class BuildSteps(RunSteps):
         def start_all() -> None:
             try:
                 while (task := ready.get()) is not None:
-                    if not stopping.is_set():
-                        job = self._start_agent(task)
-                        loop.call_soon_threadsafe(arrivals.put_nowait, job)
+                    if stopping.is_set():
+                        continue
+                    if spent := self.run.over_budget():
+                        self._cannot_start(task, ExitReason.FAILED_TO_START, spent)
+                        continue
+                    job = self._start_agent(task)
+                    loop.call_soon_threadsafe(arrivals.put_nowait, job)
             except BaseException:
                 stopping.set()  # no more worktrees for agents that will not start
                 raise
@@ -465,6 +471,8 @@ class BuildSteps(RunSteps):
         }
         template = profile.resume if continuing else profile.command
         argv = render_argv(template, values, task.files)
+        if task.budget_usd is not None and profile.budget_flag:
+            argv += [profile.budget_flag, f"{task.budget_usd:g}"]
         self.run.adapters[task.id] = adapter_for(profile.format)
         env = {
             **os.environ,

@@ -338,6 +338,9 @@ class Orchestrator:
         state = self.state
         number, total = index + 1, len(state.batches)
         if not state.batch_approved:
+            # A batch not yet under way; in one that is, agents still to start are held.
+            if spent := self.context.over_budget():
+                raise RunStopped(Outcome.FAILED, f"batch {number} was not started: {spent}")
             await self._approve_batch(index)
         runnable = [
             state.tasks[task_id]

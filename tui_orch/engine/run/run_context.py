@@ -13,6 +13,7 @@ from tui_orch.engine.run.approvals import Approver
 from tui_orch.engine.run.journal import RunJournal
 from tui_orch.engine.run.run_types import RunOptions
 from tui_orch.engine.run.state import RunState, RunStore
+from tui_orch.tables import dollars
 
 if TYPE_CHECKING:
     from tui_orch.engine.run.building import LiveBuild
@@ -51,6 +52,20 @@ class RunContext:
     @property
     def store(self) -> RunStore:
         return self.journal.store
+
+    def over_budget(self) -> str:
+        """Why no more agents may start ('' while the run is within its budget_usd): the
+        cost its agents reported so far has reached it."""
+        budget = self.plan.budget_usd
+        spent = sum(t.cost_usd or 0.0 for t in self.state.tasks.values())
+        if budget is None or spent < budget:
+            return ""
+        copy = self.store.plan_copy(self.state.run_id)
+        return (
+            f"the run's budget of ${budget:g} is spent ({dollars(spent)} reported by its agents), "
+            f"so no more agents start; raise budget_usd in {copy} and run "
+            f"`tui-orch resume {self.state.run_id}` to go on"
+        )
 
     def emit(self, event_type: type[ev.Event], **values: object) -> None:
         """An event that changes nothing in the run (output, a notice)."""
