@@ -255,8 +255,8 @@ BAD_PLANS = [
             files: [a.py]
         """,
         "plan.yaml:1: max_paralel: unknown field (did you mean 'max_parallel'?); "
-        "allowed: agent_nice, agents, base, conflicts, default_agent, goal, max_parallel, tasks, "
-        "validate",
+        "allowed: agent_nice, agents, base, budget_usd, conflicts, default_agent, goal, "
+        "max_parallel, tasks, validate",
     ),
     case(
         "unknown-task-field",
@@ -272,7 +272,7 @@ BAD_PLANS = [
             depnds_on: [models]
         """,
         "plan.yaml:9: tasks[1].depnds_on: unknown field (did you mean 'depends_on'?); "
-        "allowed: agent, depends_on, files, id, prompt, timeout, title",
+        "allowed: agent, budget_usd, depends_on, files, id, prompt, timeout, title",
     ),
     # wrong types and values
     case(

@@ -61,6 +61,10 @@ class Step(StrEnum):
     CONCLUDED = "concluded"
 
 
+# Steps that happen often and are not where a resume goes on from: saved, not listed.
+UNLISTED = frozenset({Step.TASK_REPORTED, Step.CONFLICTS})
+
+
 class RunJournal:
     """Changes one run's state, step by step; see the module doc."""
 
@@ -84,13 +88,17 @@ class RunJournal:
         """Whether the run ever took ``step`` (a step taken once per run: clean-up)."""
         return any(entry[0] == step.value for entry in self.state.history)
 
-    def record(self, step: Step, subject: str = "", *events: ev.Event) -> None:
+    def record(self, step: Step, subject: str = "", *events: ev.Event, save: bool = True) -> None:
         """Save the state as the caller changed it, with ``step`` in its history, then
-        tell the front ends. Every method below ends here."""
+        tell the front ends. Every method below ends here.
+
+        ``save=False`` for a change no resume depends on (what an agent is doing this
+        second): it is saved with the next step, and a busy agent costs no file writes."""
         state = self.state
         with self._lock:
-            state.history.append([step.value, subject, round(time.time(), 3)])
-            if self.created:
+            if step not in UNLISTED:
+                state.history.append([step.value, subject, round(time.time(), 3)])
+            if self.created and save:
                 self.store.save(state)
         if self._kill_after in (step.value, f"{step.value}:{subject}"):
             os.kill(os.getpid(), signal.SIGKILL)  # a test's crash point; never set by users
@@ -241,7 +249,15 @@ class RunJournal:
 
     def task_reported(self, task: TaskState, report: Report) -> None:
         """What its agent said of itself. Usage is the agent's own total: set, not added,
-        so output read twice (a resume shows the last of it again) counts once."""
+        so output read twice (a resume shows the last of it again) counts once. Only its
+        activity changed: not saved until the next step (a tool call a second is no
+        reason to write the run's state a second time)."""
+        lasting = bool(
+            report.usage
+            or report.refusals
+            or report.final_message is not None
+            or (report.session_id and report.session_id != task.session_id)
+        )
         if report.activity is not None:
             task.activity, task.tool = report.activity.value, report.tool
         task.session_id = report.session_id or task.session_id
@@ -264,7 +280,7 @@ class RunJournal:
             refusals=len(task.refusals),
             session_id=task.session_id,
         )
-        self.record(Step.TASK_REPORTED, task.id, event)
+        self.record(Step.TASK_REPORTED, task.id, event, save=lasting)
 
     @staticmethod
     def _running(task: TaskState, pid: int, start: str, started_at: float) -> None:
