@@ -10,6 +10,7 @@ a pane made later starts with what its task printed so far.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class TaskModel:
     tokens: int = 0
     cost_usd: float | None = None
     refusals: int = 0
+    rate_limited_until: float | None = None
     last_heard: float | None = None  # when it last printed (or started), by the app's clock
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_KEEP))
     line_count: int = 0  # every line it printed, more than the tail holds
@@ -83,7 +85,10 @@ class TaskModel:
         """A structured agent's own news, short: `Write · 1.2k tok · $0.03` (refusals are
         a badge: a header too narrow for everything must not hide them)."""
         parts = []
-        if self.state == "running" and self.activity:
+        if self.activity == "rate-limited" and self.rate_limited_until:
+            until = time.strftime("%H:%M", time.localtime(self.rate_limited_until))
+            parts.append(f"rate-limited until {until}")
+        elif self.state == "running" and self.activity:
             parts.append(self.tool if self.activity == "running-tool" else self.activity)
         if self.tokens:
             parts.append(f"{_count(self.tokens)} tok")
@@ -155,6 +160,8 @@ class RunModel:
                 task.clock = TaskClock(started=now)
                 task.last_heard = now
                 task.state, task.agent = "running", event.agent
+                task.activity = task.tool = ""  # a new attempt: nothing reported yet
+                task.rate_limited_until = None
                 task.worktree, task.log_path = event.worktree, event.log_path
                 task.start_commit = event.start_commit or task.start_commit
             case ev.AgentExited():
@@ -168,6 +175,7 @@ class RunModel:
                 task.activity, task.tool = event.activity, event.tool
                 task.tokens, task.cost_usd = event.tokens, event.cost_usd
                 task.refusals = event.refusals
+                task.rate_limited_until = event.until
             case ev.TaskCommitted() if event.commits == 0:
                 self.task(event.task_id).state = "no-changes"
             case ev.TaskCommitted():

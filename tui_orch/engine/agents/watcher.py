@@ -142,12 +142,18 @@ async def watch_jobs(
     results: dict[str, SupervisorStatus] = {}
     ends: asyncio.Queue[tuple[str, SupervisorStatus] | None] = asyncio.Queue()
 
+    unhandled = 0  # ends put on the queue whose handler has not finished
+
     async def handle_ends() -> None:
+        nonlocal unhandled
         while (item := await ends.get()) is not None:
-            if on_end is not None:
-                outcome = on_end(*item)
-                if inspect.isawaitable(outcome):
-                    await outcome
+            try:
+                if on_end is not None:
+                    outcome = on_end(*item)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+            finally:
+                unhandled -= 1
 
     def take(job: WatchedJob | None) -> None:
         nonlocal expecting
@@ -168,6 +174,13 @@ async def watch_jobs(
                 if expecting:
                     take(await arrivals.get())  # nothing to follow yet: wait for one
                     continue
+                if unhandled:
+                    # An end still being handled may start a job again (a restart, a
+                    # rate limit waited out): keep_open is asked once it has been.
+                    await asyncio.sleep(interval)
+                    if handler.done():
+                        handler.result()
+                    continue
                 if not keep_open():
                     break
                 with contextlib.suppress(TimeoutError):  # a restart on its way (or failing)
@@ -178,6 +191,7 @@ async def watch_jobs(
                 on_lines(key, lines)
             for key, status in tick.ended.items():
                 results[key] = status
+                unhandled += 1
                 ends.put_nowait((key, status))
             if handler.done():
                 handler.result()  # a handler failed: raise its error here

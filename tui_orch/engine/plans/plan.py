@@ -34,6 +34,7 @@ PLAN_FIELDS = (
     "max_parallel",
     "agent_nice",
     "budget_usd",
+    "on_rate_limit",
     "agents",
     "validate",
     "conflicts",
@@ -43,6 +44,7 @@ CONFLICT_FIELDS = (*KINDS, "interval")
 TASK_FIELDS = ("id", "title", "prompt", "files", "depends_on", "agent", "timeout", "budget_usd")
 TASK_REQUIRED = ("id", "prompt", "files")
 DEFAULT_MAX_PARALLEL = 4
+RATE_LIMIT_CHOICES = ("wait", "fail")
 # Agents run at a lower CPU priority than the cockpit (as `nice` does by default), so
 # the panes stay responsive when the agents saturate the CPU; 0 gives them an equal share.
 DEFAULT_AGENT_NICE = 10
@@ -114,6 +116,9 @@ class Plan:
     agent_nice: int = DEFAULT_AGENT_NICE
     # What the run may spend, as its agents report it; over it, no more agents start.
     budget_usd: float | None = None
+    # An agent stopped by its provider's rate limit: "wait" (start it again, continuing
+    # its conversation, at the reset) or "fail" (the task fails).
+    on_rate_limit: str = "wait"
     # The text it was checked from: what a run keeps as its plan, never the file read
     # again (the file may have changed since it was checked and approved).
     text: str = ""
@@ -225,6 +230,11 @@ class _PlanBuilder:
             agent_nice = self._read_nice(items["agent_nice"])
         budget_node = items.get("budget_usd")
         budget = reader.dollars(budget_node, "budget_usd") if budget_node else None
+        on_rate_limit = "wait"
+        if "on_rate_limit" in items:
+            on_rate_limit = self._read_choice(
+                items["on_rate_limit"], "on_rate_limit", RATE_LIMIT_CHOICES
+            )
         profiles = dict(self.settings.profiles)
         if "agents" in items:
             read, broken = read_profiles(items["agents"], "agents", reader)
@@ -276,7 +286,20 @@ class _PlanBuilder:
             conflicts=conflicts,
             agent_nice=agent_nice,
             budget_usd=budget,
+            on_rate_limit=on_rate_limit,
         )
+
+    def _read_choice(self, node: Located, path: str, choices: tuple[str, ...]) -> str:
+        value = self.reader.text(node, path)
+        if value is not None and value not in choices:
+            self.reader.problem(
+                node.line,
+                path,
+                f"unknown value '{value}'"
+                + did_you_mean(value, choices)
+                + f"; known: {', '.join(choices)}",
+            )
+        return value if value in choices else choices[0]
 
     def _read_nice(self, node: Located) -> int:
         nice = self.reader.whole_number(node, "agent_nice", 0)

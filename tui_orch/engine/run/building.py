@@ -9,6 +9,7 @@ import os
 import queue
 import shlex
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,8 @@ from tui_orch.engine.run.state import (
     TaskPhase,
     TaskState,
 )
+
+RATE_LIMIT_WAITS_MAX = 5  # times a task is started again after a rate limit
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,19 @@ class BuildSteps(RunSteps):
 
         launched = asyncio.Event()
 
+        waits: set[asyncio.Task[None]] = set()  # tasks waiting out a rate limit
+
         async def ended(task_id: str, status: SupervisorStatus) -> None:
             # Agents waiting to start come first: recording one that ended (git commits
             # its work) would slow every start still to come, and can wait for them.
             await launched.wait()
-            await asyncio.to_thread(self._agent_ended, self.state.tasks[task_id], status)
+            task = self.state.tasks[task_id]
+            await asyncio.to_thread(self._agent_ended, task, status)
+            if self._waits_out_rate_limit(task):
+                live.starting.add(task_id)  # the build stays open for it
+                waiting = asyncio.create_task(self._after_rate_limit(task, live))
+                waits.add(waiting)
+                waiting.add_done_callback(waits.discard)
 
         arrivals: asyncio.Queue[WatchedJob | None] = asyncio.Queue()
         live = LiveBuild({t.id for t in tasks}, arrivals)
@@ -149,6 +160,8 @@ class BuildSteps(RunSteps):
         finally:
             live.closed = True
             self.run.live_build = None
+            for waiting in list(waits):
+                waiting.cancel()
             watching.cancel()
             launching.cancel()
             # An agent being started when we were stopped is recorded before we go on,
@@ -176,13 +189,46 @@ class BuildSteps(RunSteps):
         if self.run.over_budget():
             return False
         live.starting.add(task_id)  # the watcher waits for it, even if all else has ended
+        await self._start_again(task, live)
+        return True
+
+    async def _start_again(self, task: TaskState, live: LiveBuild) -> None:
+        """Start a failed task's agent again in its worktree, into the running build
+        (which ``live.starting`` holds open until then)."""
         try:
             start = BatchStart(task.start_commit, [], None)
             if await asyncio.to_thread(self._prepare_worktree, task, start):
                 live.arrivals.put_nowait(await asyncio.to_thread(self._start_agent, task))
         finally:
-            live.starting.discard(task_id)
-        return True
+            live.starting.discard(task.id)
+
+    def _waits_out_rate_limit(self, task: TaskState) -> bool:
+        """A task whose agent stopped at its provider's rate limit goes on at the reset
+        (on_rate_limit: wait), a few times at most, and only if it can continue."""
+        profile = self.plan.agents[self.plan.task(task.id).agent]
+        return (
+            task.phase is TaskPhase.FAILED
+            and task.rate_limited_until is not None
+            and self.plan.on_rate_limit == "wait"
+            and task.rate_limit_waits < RATE_LIMIT_WAITS_MAX
+            and bool(profile.resume and task.session_id)
+        )
+
+    async def _after_rate_limit(self, task: TaskState, live: LiveBuild) -> None:
+        until = task.rate_limited_until or time.time()
+        at = time.strftime("%H:%M:%S", time.localtime(until))
+        notice = ev.Notice(
+            run_id=self.state.run_id,
+            message=f"task '{task.id}': its agent hit its provider's rate limit; it goes on, "
+            f"continuing its conversation, at {at} (on_rate_limit: wait)",
+        )
+        self.journal.task_rate_limited(task, notice)
+        try:
+            await asyncio.sleep(max(0.0, until - time.time()))
+        except asyncio.CancelledError:
+            live.starting.discard(task.id)
+            raise
+        await self._start_again(task, live)
 
     async def _launch(
         self, tasks: list[TaskState], arrivals: asyncio.Queue[WatchedJob | None]

@@ -102,6 +102,7 @@ class AgentReported(Event):
     cost_usd: float | None = None
     refusals: int = 0
     session_id: str = ""
+    until: float | None = None  # rate-limited: till when
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from enum import StrEnum
 
-from tui_orch.engine.agents.adapters.report import Report
+from tui_orch.engine.agents.adapters.report import Activity, Report
 from tui_orch.engine.agents.jobs import JobHandle, SupervisorStatus
 from tui_orch.engine.repository.worktrees import CommitSummary
 from tui_orch.engine.run import events as ev
@@ -34,6 +34,7 @@ from tui_orch.engine.run.state import (
 )
 
 KILL_AFTER = "TUI_ORCH_KILL_AFTER"  # a test's fault-injection point: see the module doc
+RATE_LIMIT_BACKOFF = 60.0  # seconds to wait after a rate limit that gave no reset time
 REFUSALS_KEPT = 50  # refused tool calls listed per task (all are counted in its log)
 FINAL_MESSAGE_KEPT = 8000  # characters of an agent's final message kept in the state
 
@@ -48,6 +49,7 @@ class Step(StrEnum):
     TASK_ADOPTED = "task-adopted"  # an agent started by a driver that died unrecorded
     TASK_REPORTED = "task-reported"  # a structured agent's activity, usage, refusals
     TASK_ENDED = "task-ended"
+    TASK_RATE_LIMITED = "task-rate-limited"  # waiting to go on after its agent's limit
     TASK_MERGED = "task-merged"
     BATCH_MERGED = "batch-merged"
     CONFLICTS = "conflicts"
@@ -260,6 +262,9 @@ class RunJournal:
         )
         if report.activity is not None:
             task.activity, task.tool = report.activity.value, report.tool
+        if report.activity is Activity.RATE_LIMITED:
+            lasting = True
+            task.rate_limited_until = report.resets_at or time.time() + RATE_LIMIT_BACKOFF
         task.session_id = report.session_id or task.session_id
         if report.usage is not None:
             usage = report.usage
@@ -279,13 +284,20 @@ class RunJournal:
             cost_usd=task.cost_usd,
             refusals=len(task.refusals),
             session_id=task.session_id,
+            until=task.rate_limited_until,
         )
         self.record(Step.TASK_REPORTED, task.id, event, save=lasting)
+
+    def task_rate_limited(self, task: TaskState, event: ev.Event) -> None:
+        """Its agent stopped at a rate limit: it will be started again at the reset."""
+        task.rate_limit_waits += 1
+        self.record(Step.TASK_RATE_LIMITED, task.id, event)
 
     @staticmethod
     def _running(task: TaskState, pid: int, start: str, started_at: float) -> None:
         task.phase = TaskPhase.RUNNING
         task.activity = task.tool = ""
+        task.rate_limited_until = None
         task.supervisor_pid, task.supervisor_start = pid, start
         task.attempts += 1
         task.started_at = started_at

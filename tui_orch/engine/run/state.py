@@ -78,6 +78,8 @@ class TaskState:
     cost_usd: float | None = None  # only as reported by the agent
     refusals: list[str] = field(default_factory=list)  # tool calls refused, one line each
     final_message: str = ""
+    rate_limited_until: float | None = None  # its agent reported a rate limit, till then
+    rate_limit_waits: int = 0  # how often it was started again after one
 
     @property
     def handle(self) -> JobHandle | None:

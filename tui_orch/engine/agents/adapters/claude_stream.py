@@ -129,7 +129,11 @@ class ClaudeStreamAdapter:
         until = ""
         if isinstance(resets, int | float) and resets > 0:
             until = " until " + time.strftime("%H:%M", time.localtime(resets))
-        return Report([f"rate limited ({status}){until}"], activity=Activity.RATE_LIMITED)
+        return Report(
+            [f"rate limited ({status}){until}"],
+            activity=Activity.RATE_LIMITED,
+            resets_at=float(resets) if until else None,
+        )
 
     def _label(self, name: str, given: dict[str, Any]) -> str:
         """A tool call as one readable line: `Edit src/auth.py`, `$ pytest -q`."""

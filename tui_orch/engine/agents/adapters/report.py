@@ -46,6 +46,7 @@ class Report:
     session_id: str = ""
     refusals: list[str] = field(default_factory=list)  # tool calls refused, one line each
     final_message: str | None = None
+    resets_at: float | None = None  # with ``Activity.RATE_LIMITED``: when, if it said
 
     @property
     def says_something(self) -> bool:
