@@ -52,6 +52,8 @@ async def test_attach_reopens_the_app_with_the_panes_filled_from_the_logs(
         setup.open_gate()  # the agents finish: the run goes on to its merge question
         # The question opens over the dashboard the user is on.
         await wait_until(pilot, lambda: screen_name(attached) == "MergeApprovalScreen")
+        merge = attached.screen
+        await wait_until(pilot, lambda: merge.query_one("#merge-table").row_count == 2)
         assert all(dashboard.panes[t].state == "succeeded" for t in before)
 
 

@@ -82,7 +82,10 @@ without it and without the later tasks that need it.
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        tables = self.query(DataTable)
+        if not tables:  # the app is quitting as this screen is shown: nothing to fill
+            return
+        table = tables.first()
         table.add_columns("task", "on a", "commits", "files", "lines", "warnings")
         for task_id in self.row_ids:
             table.add_row(*self._cells(task_id), key=task_id, height=None)
