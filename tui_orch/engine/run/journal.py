@@ -280,7 +280,7 @@ class RunJournal:
             task_id=task.id,
             activity=task.activity,
             tool=task.tool,
-            tokens=task.input_tokens + task.output_tokens + task.cache_tokens,
+            tokens=task.tokens,
             cost_usd=task.cost_usd,
             refusals=len(task.refusals),
             session_id=task.session_id,

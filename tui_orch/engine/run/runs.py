@@ -87,7 +87,7 @@ def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
         duration=duration,
         attempts=task.attempts,
         activity=task.activity,
-        tokens=task.input_tokens + task.output_tokens + task.cache_tokens,
+        tokens=task.tokens,
         cost_usd=task.cost_usd,
         refusals=list(task.refusals),
         session_id=task.session_id,

@@ -88,6 +88,11 @@ class TaskState:
         return JobHandle(self.supervisor_pid, self.supervisor_start)
 
     @property
+    def tokens(self) -> int:
+        """Every token its agent reported: input, output and cache."""
+        return self.input_tokens + self.output_tokens + self.cache_tokens
+
+    @property
     def shown_state(self) -> str:
         """The task's state in a word, as the front ends show it ("timed-out", not
         "failed", for an agent that ran out of time)."""
