@@ -52,3 +52,33 @@ async def test_the_merge_question_lists_refused_tool_calls_and_the_final_message
         assert "reported cost: $0.0006" in detail
         pane = app.dashboard.panes["alpha"]
         assert "⚠ 2 tool calls refused" in pane.badge_row.plain
+
+
+async def test_a_structured_agent_s_log_reads_as_its_pane_and_r_shows_the_raw_stream(
+    tmp_path: Path,
+) -> None:
+    from tui_orch.ui.screens.log_viewer import LogScreen
+    from tui_orch.ui.widgets.log_view import LogView
+
+    log = tmp_path / "alpha.log"
+    log.write_text((SAMPLE.parent / "write_two_files.jsonl").read_text())
+    app = OrchApp(Launch())
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.push_screen(LogScreen("Log  alpha", log, "claude-stream-json"))
+        await wait_until(pilot, lambda: app.screen.query_one(LogView).line_count == 7)
+        first = app.screen
+        view = first.query_one(LogView)
+        await pilot.pause()
+        shown = [view.line_text(number) for number in range(7)]
+        assert shown[1:3] == ["→ Write src/alpha.py", "→ Write docs/alpha.md"]
+        assert shown[-1] == "✔ done"
+        await pilot.press("r")
+        assert view.raw and view.line_text(1).startswith('{"type":"assistant"')
+        await pilot.press("r")
+        assert view.line_text(1) == "→ Write src/alpha.py"
+
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is not first)
+        app.push_screen(LogScreen("Log  text", log))  # a text agent's log: no `r`
+        await wait_until(pilot, lambda: screen_name(app) == "LogScreen")
+        assert app.screen.check_action("toggle_raw", ()) is False

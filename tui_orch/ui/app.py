@@ -317,7 +317,9 @@ class OrchApp(App[int]):
             self.notify("The run has not started yet.", severity="warning")
             return
         label, path = found
-        self.push_screen(LogScreen(f"Log  {label}", path))
+        task = self.dashboard.model.tasks.get(message.task_id)
+        output_format = task.output_format if task is not None else "text"
+        self.push_screen(LogScreen(f"Log  {label}", path, output_format))
 
     @on(OpenDiff)
     def open_diff(self, message: OpenDiff) -> None:

@@ -52,6 +52,7 @@ class TaskModel:
     worktree: str = ""
     log_path: str = ""
     start_commit: str = ""
+    output_format: str = "text"
     activity: str = ""  # what a structured agent says it is doing (see AgentReported)
     tool: str = ""
     tokens: int = 0
@@ -153,6 +154,7 @@ class RunModel:
                     task.worktree, task.log_path = snapshot.worktree, snapshot.log_path
                     task.start_commit = snapshot.start_commit
                     task.clock = TaskClock(snapshot.started_at, snapshot.ended_at)
+                    task.output_format = snapshot.output_format
             case ev.TaskSkipped():
                 self.task(event.task_id).state = event.phase
             case ev.AgentStarted():

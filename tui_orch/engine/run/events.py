@@ -46,6 +46,7 @@ class TaskSnapshot:
     start_commit: str
     started_at: float | None = None  # its agent's last start and end (wall clock)
     ended_at: float | None = None
+    output_format: str = "text"  # its profile's: how its log reads (see agents/adapters)
 
 
 @dataclass(frozen=True, kw_only=True)

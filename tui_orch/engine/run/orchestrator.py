@@ -284,6 +284,7 @@ class Orchestrator:
                         task.start_commit,
                         task.started_at,
                         task.ended_at,
+                        self.plan.agents[self.plan.task(task.id).agent].format,
                     )
                     for task in state.tasks.values()
                 ),

@@ -28,6 +28,7 @@ Everything the agent printed, read from its log file on disk.
 | `/` | search (case-insensitive); `enter` to jump to the first match |
 | `n` / `N` | next / previous match |
 | `f` | follow the end on or off |
+| `r` | a structured agent's log: the raw stream, or the lines its pane shows |
 | `g` / `G` | top / bottom |
 | `escape` | back |
 """
@@ -38,18 +39,20 @@ Everything the agent printed, read from its log file on disk.
         Binding("n", "next_match(1)", "Next", id="log.next"),
         Binding("N", "next_match(-1)", "Previous", id="log.previous"),
         Binding("f", "toggle_follow", "Follow", id="log.follow"),
+        Binding("r", "toggle_raw", "Raw", id="log.raw"),
         Binding("g", "top", "Top", show=False, id="log.top"),
         Binding("G", "bottom", "Bottom", show=False, id="log.bottom"),
     ]
 
-    def __init__(self, title: str, path: Path) -> None:
+    def __init__(self, title: str, path: Path, output_format: str = "text") -> None:
         super().__init__(id="log-screen")
         self.title_text = title
         self.path = path
+        self.output_format = output_format
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="log-title", classes="screen-title")
-        yield LogView(self.path, id="log-view")
+        yield LogView(self.path, self.output_format, id="log-view")
         yield Input(placeholder="search the log", id="log-search", classes="-hidden")
         yield Static(id="log-status")
         yield SteadyFooter()
@@ -99,6 +102,16 @@ Everything the agent printed, read from its log file on disk.
             self._show_status("no match" if self.view.query_text else "search first with /")
             return
         self._show_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`r` only where there is a difference: a structured agent's log."""
+        if action == "toggle_raw":
+            return self.output_format != "text"
+        return True
+
+    def action_toggle_raw(self) -> None:
+        self.view.toggle_raw()
+        self._show_status("raw stream" if self.view.raw else "as its pane shows it")
 
     def action_toggle_follow(self) -> None:
         self.view.follow = not self.view.follow

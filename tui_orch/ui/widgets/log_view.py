@@ -17,10 +17,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui_orch.engine.agents.adapters.formats import adapter_for
 from tui_orch.ui.line_index import LineIndex
 from tui_orch.ui.text_utils import clean_line
 
 SHOWN_BYTES = 4096  # of a very long line, this much is drawn
+READ_FOR_RENDERING = 1 << 20  # of a structured line: JSON must be read whole to render
 
 
 class LogView(ScrollView, can_focus=True):
@@ -28,9 +30,14 @@ class LogView(ScrollView, can_focus=True):
 
     follow: reactive[bool] = reactive(True)
 
-    def __init__(self, path: Path, *, id: str | None = None) -> None:
+    def __init__(self, path: Path, output_format: str = "text", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.path = path
+        # A structured agent's log reads as its pane does (one row per line of the
+        # file, its adapter's lines joined); `raw` shows the file as it is.
+        self.output_format = output_format
+        self.raw = output_format == "text"
+        self._adapter = adapter_for(output_format)
         self.index = LineIndex(path)
         self._catching_up = False  # a timer is indexing the rest of a large file
         self._cache: dict[int, str] = {}
@@ -77,14 +84,28 @@ class LogView(ScrollView, can_focus=True):
         """Line number (0-based) as display text."""
         if number in self._cache:
             return self._cache[number]
-        data, length = self.index.read(number, SHOWN_BYTES)
-        text = clean_line(data.rstrip(b"\n").rstrip(b"\r").decode("utf-8", errors="replace"))
+        if self.raw:
+            data, length = self.index.read(number, SHOWN_BYTES)
+        else:
+            data, length = self.index.read(number, READ_FOR_RENDERING)
+        raw = data.rstrip(b"\n").rstrip(b"\r").decode("utf-8", errors="replace")
+        if not self.raw:
+            raw = "  ".join(self._adapter.read(raw).lines)[:SHOWN_BYTES]
+            length = len(raw)
+        text = clean_line(raw)
         if length > SHOWN_BYTES:
             text += f" … [{length - SHOWN_BYTES} more bytes]"
         if len(self._cache) > 2000:
             self._cache.clear()
         self._cache[number] = text
         return text
+
+    def toggle_raw(self) -> None:
+        """Switch between the file as it is and the lines a person reads."""
+        self.raw = not self.raw
+        self._adapter = adapter_for(self.output_format)  # read afresh, from the top
+        self._cache.clear()
+        self.refresh()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
