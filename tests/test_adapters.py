@@ -173,3 +173,45 @@ def test_a_run_shows_a_structured_agent_s_stream_and_records_what_it_reported(
     assert task["session_id"] == "7cbbced1-97bc-4114-88de-7ec7b2e3d0a3"
     log = next((repo / ".git" / "tui-orch" / "runs").glob("*/logs/alpha.log")).read_text()
     assert log.startswith('{"type":"system"')
+
+
+def test_a_dependent_task_is_told_what_its_dependencies_agents_said_last(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A structured agent's final message is kept in the run's folder and handed to the
+    agents of the tasks that depend on it, in their prompts."""
+    sample = SAMPLES / "claude" / "write_two_files.jsonl"
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    agent = script_agent(
+        tmp_path,
+        "replay",
+        f"""
+        prompt = pathlib.Path(os.environ["TUI_ORCH_PROMPT_FILE"]).read_text()
+        pathlib.Path({str(prompts)!r}, TASK).write_text(prompt)
+        for line in pathlib.Path({str(sample)!r}).read_text().splitlines():
+            print(line, flush=True)  # its final message: "done"
+        for name in FILES:
+            pathlib.Path(name).write_text(f"written by {{TASK}}\\n")
+        """,
+    )
+    plan = write_plan(
+        tmp_path / "plan.yaml",
+        [
+            {"id": "a", "files": ["a.txt"]},
+            {"id": "b", "files": ["b.txt"], "depends_on": ["a"]},
+        ],
+        {"c": agent},
+    )
+    data = yaml.safe_load(plan.read_text())
+    data["agents"]["c"]["format"] = "claude-stream-json"
+    plan.write_text(yaml.safe_dump(data))
+
+    result = run_plan(plan, repo)
+    assert result.code == 0, result.stderr
+    told = (prompts / "b").read_text()
+    assert "What the agents of the tasks this one depends on said when they finished" in told
+    assert "[a]\ndone\n" in told
+    assert "said when they finished" not in (prompts / "a").read_text()  # a depends on none
+    kept = next((repo / ".git" / "tui-orch" / "runs").glob("*/jobs/a/final-message.md"))
+    assert kept.read_text() == "done"

@@ -47,6 +47,7 @@ from tui_orch.engine.run.state import (
 )
 
 RATE_LIMIT_WAITS_MAX = 5  # times a task is started again after a rate limit
+FINAL_MESSAGE_IN_PROMPT = 2000  # characters of a dependency's final message passed on
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,10 @@ class BuildSteps(RunSteps):
             shown += report.lines
             if report.says_something and _news(task, report):
                 self.journal.task_reported(task, report)
+            if report.final_message is not None:
+                final = self.store.task_files(self.state.run_id, task_id).directory
+                with contextlib.suppress(OSError):
+                    (final / "final-message.md").write_text(report.final_message, "utf-8")
         if shown:
             self.run.emit(ev.AgentOutput, task_id=task_id, lines=tuple(shown))
 
@@ -561,6 +566,22 @@ class BuildSteps(RunSteps):
         )
         return WatchedJob(task.id, files, handle, process, log_offset=offset)
 
+    def _dependencies_said(self, task: Task) -> str:
+        """What the agents of the tasks this one depends on said when they finished (their
+        final messages), so it builds on their work knowing what they did."""
+        said = [
+            (dependency, self.state.tasks[dependency].final_message.strip())
+            for dependency in task.depends_on
+            if dependency in self.state.tasks and self.state.tasks[dependency].final_message.strip()
+        ]
+        if not said:
+            return ""
+        parts = [f"[{dependency}]\n{text[:FINAL_MESSAGE_IN_PROMPT]}" for dependency, text in said]
+        return (
+            "What the agents of the tasks this one depends on said when they finished "
+            "(their work is already in this worktree):\n" + "\n\n".join(parts) + "\n\n"
+        )
+
     def _continue_prompt(self, task: Task, state: TaskState) -> str:
         """What a retry that continues the conversation is told: how the last attempt
         ended, that its work is still there, and the task's files again."""
@@ -579,7 +600,7 @@ class BuildSteps(RunSteps):
         owned = "\n".join(f"- {path}" for path in task.files)
         goal = f" of a larger change: {self.plan.goal.strip()}" if self.plan.goal.strip() else ""
         return (
-            f"{task.prompt.rstrip()}\n\n---\n"
+            f"{task.prompt.rstrip()}\n\n{self._dependencies_said(task)}---\n"
             f"You are working on task '{task.id}' ({task.title}){goal}.\n"
             "Other agents are editing other files of this repository at the same time, "
             "each in its own worktree. Create or edit only these files:\n"
