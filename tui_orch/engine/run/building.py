@@ -294,6 +294,9 @@ class BuildSteps(RunSteps):
         if adapter is None:
             profile = self.plan.agents[self.plan.task(task_id).agent]
             adapter = self.run.adapters[task_id] = adapter_for(profile.format)
+        if getattr(adapter, "passthrough", False):  # a flood of text: no object per line
+            self.run.emit(ev.AgentOutput, task_id=task_id, lines=tuple(raw_lines))
+            return
         task = self.state.tasks[task_id]
         shown: list[str] = []
         for raw in raw_lines:

@@ -8,5 +8,7 @@ from tui_orch.engine.agents.adapters.report import Report
 class TextAdapter:
     """Shows each line unchanged; a text agent says nothing of its own state."""
 
+    passthrough = True  # its lines may be shown without reading them one by one
+
     def read(self, raw: str) -> Report:
         return Report([raw])
