@@ -1,4 +1,5 @@
-"""Plain-text tables for the console: aligned columns, multi-line cells, no colour."""
+"""Plain text for people: tables for the console (aligned columns, multi-line cells, no
+colour), plurals, amounts of money, the first line of a text."""
 
 from __future__ import annotations
 
@@ -35,3 +36,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], gap: int
 def dollars(amount: float) -> str:
     """An amount of US dollars as a person reads it: `$0.0006`, `$2.50`."""
     return f"${amount:.4f}" if amount < 0.01 else f"${amount:.2f}"
+
+
+def first_text_line(text: str) -> str:
+    """The first line of text that is not blank, stripped ('' if there is none)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

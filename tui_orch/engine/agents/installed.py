@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from tui_orch.engine.plans.commands import placeholders_in
 from tui_orch.engine.plans.profiles import AgentProfile
+from tui_orch.tables import first_text_line
 
 ASK_TIMEOUT = 10.0  # seconds for `--version` or `--help`: a CLI that hangs is reported
 
@@ -27,7 +28,7 @@ def find_program(profile: AgentProfile) -> Installed:
     path = shutil.which(profile.command[0]) if profile.command else None
     if path is None:
         return Installed(None)
-    return Installed(path, _first_line(_ask(path, "--version")))
+    return Installed(path, first_text_line(_ask(path, "--version")))
 
 
 def flags_of(profile: AgentProfile) -> list[str]:
@@ -68,7 +69,3 @@ def _ask(program: str, *args: str) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout + done.stderr
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")

@@ -45,6 +45,7 @@ from tui_orch.engine.run.state import (
     TaskPhase,
     TaskState,
 )
+from tui_orch.tables import first_text_line
 
 RATE_LIMIT_WAITS_MAX = 5  # times a task is started again after a rate limit
 FINAL_MESSAGE_IN_PROMPT = 2000  # characters of a dependency's final message passed on
@@ -294,7 +295,7 @@ class BuildSteps(RunSteps):
         if adapter is None:
             profile = self.plan.agents[self.plan.task(task_id).agent]
             adapter = self.run.adapters[task_id] = adapter_for(profile.format)
-        if getattr(adapter, "passthrough", False):  # a flood of text: no object per line
+        if adapter.passthrough:  # a flood of text: no object per line
             self.run.emit(ev.AgentOutput, task_id=task_id, lines=tuple(raw_lines))
             return
         task = self.state.tasks[task_id]
@@ -590,7 +591,7 @@ class BuildSteps(RunSteps):
         ended, that its work is still there, and the task's files again."""
         ended = AgentExit(state.reason, state.exit_code).label
         said = state.final_message or state.message  # its own last words, else ours
-        why = f" ({_first_line(said)})" if said.strip() else ""
+        why = f" ({first_text_line(said)})" if said.strip() else ""
         owned = "\n".join(f"- {path}" for path in task.files)
         return (
             f"Your previous attempt at task '{task.id}' ({task.title}) ended: {ended}{why}. "
@@ -860,7 +861,3 @@ def _news(task: TaskState, report: Report) -> bool:
         return True
     activity = report.activity
     return activity is not None and (activity.value, report.tool) != (task.activity, task.tool)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")

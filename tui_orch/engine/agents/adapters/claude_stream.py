@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from tui_orch.engine.agents.adapters.report import Activity, Report, Usage
+from tui_orch.tables import first_text_line
 
 LABEL_MAX = 120  # characters of a tool call's line; the log has the whole call
 RESULT_MAX = 100  # characters of a tool result's first line
@@ -25,6 +26,8 @@ FILE_TOOLS = ("Write", "Edit", "MultiEdit", "Read", "NotebookEdit")
 class ClaudeStreamAdapter:
     """Reads one Claude Code stream; remembers its working directory (to show paths
     relative to it) and which tool call each result answers."""
+
+    passthrough = False
 
     def __init__(self) -> None:
         self.cwd = ""
@@ -184,7 +187,8 @@ def _text_of(content: object) -> str:
 
 
 def _first_line(text: str) -> str:
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    """A result's first line, cut to RESULT_MAX characters."""
+    line = first_text_line(text)
     return line if len(line) <= RESULT_MAX else line[: RESULT_MAX - 1] + "…"
 
 

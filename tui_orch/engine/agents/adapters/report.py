@@ -61,6 +61,9 @@ class Report:
 
 
 class OutputAdapter(Protocol):
-    """Reads one agent's output, line by line, in order."""
+    """Reads one agent's output, line by line, in order. ``passthrough``: every line is
+    shown as it is and says nothing of the agent, so a caller may skip `read`."""
+
+    passthrough: bool
 
     def read(self, raw: str) -> Report: ...
