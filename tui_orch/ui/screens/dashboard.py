@@ -367,7 +367,9 @@ not failed) are not offered in the footer.
 
     def show_message(self, text: str) -> None:
         """The run's latest news, whole, under the panes (toasts carry only its start)."""
-        self.query_one("#dash-message", Static).update(Text(text))
+        # A run can end as the app quits and the dashboard's widgets are gone: no message.
+        for message in self.query("#dash-message").results(Static):
+            message.update(Text(text))
 
     def now(self) -> float:
         """The clock in whole seconds: every elapsed time shown turns over at the same
