@@ -690,7 +690,7 @@ BAD_PLANS = [
             files: [a.py]
         """,
         "plan.yaml:4: agents.mine.format: unknown output format 'jsno'; "
-        "known: text, claude-stream-json",
+        "known: text, claude-stream-json, codex-json, gemini-stream-json",
     ),
     case(
         "agents-as-a-list",
@@ -1024,7 +1024,7 @@ def test_task_using_a_broken_profile_gets_no_second_problem(outside_repo: Path) 
         check(outside_repo),
         [
             "plan.yaml:4: agents.mine.format: unknown output format 'jsno'; "
-            "known: text, claude-stream-json"
+            "known: text, claude-stream-json, codex-json, gemini-stream-json"
         ],
     )
 

@@ -319,7 +319,8 @@ class OrchApp(App[int]):
         label, path = found
         task = self.dashboard.model.tasks.get(message.task_id)
         output_format = task.output_format if task is not None else "text"
-        self.push_screen(LogScreen(f"Log  {label}", path, output_format))
+        worktree = task.worktree if task is not None else ""
+        self.push_screen(LogScreen(f"Log  {label}", path, output_format, cwd=worktree))
 
     @on(OpenDiff)
     def open_diff(self, message: OpenDiff) -> None:

@@ -44,15 +44,18 @@ Everything the agent printed, read from its log file on disk.
         Binding("G", "bottom", "Bottom", show=False, id="log.bottom"),
     ]
 
-    def __init__(self, title: str, path: Path, output_format: str = "text") -> None:
+    def __init__(
+        self, title: str, path: Path, output_format: str = "text", *, cwd: str = ""
+    ) -> None:
         super().__init__(id="log-screen")
         self.title_text = title
         self.path = path
         self.output_format = output_format
+        self.cwd = cwd  # the agent's working directory: its paths are shown relative to it
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="log-title", classes="screen-title")
-        yield LogView(self.path, self.output_format, id="log-view")
+        yield LogView(self.path, self.output_format, cwd=self.cwd, id="log-view")
         yield Input(placeholder="search the log", id="log-search", classes="-hidden")
         yield Static(id="log-status")
         yield SteadyFooter()

@@ -30,14 +30,17 @@ class LogView(ScrollView, can_focus=True):
 
     follow: reactive[bool] = reactive(True)
 
-    def __init__(self, path: Path, output_format: str = "text", *, id: str | None = None) -> None:
+    def __init__(
+        self, path: Path, output_format: str = "text", *, cwd: str = "", id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.path = path
         # A structured agent's log reads as its pane does (one row per line of the
         # file, its adapter's lines joined); `raw` shows the file as it is.
         self.output_format = output_format
         self.raw = output_format == "text"
-        self._adapter = adapter_for(output_format)
+        self.cwd = cwd
+        self._adapter = adapter_for(output_format, cwd)
         self.index = LineIndex(path)
         self._catching_up = False  # a timer is indexing the rest of a large file
         self._cache: dict[int, str] = {}
@@ -103,7 +106,7 @@ class LogView(ScrollView, can_focus=True):
     def toggle_raw(self) -> None:
         """Switch between the file as it is and the lines a person reads."""
         self.raw = not self.raw
-        self._adapter = adapter_for(self.output_format)  # read afresh, from the top
+        self._adapter = adapter_for(self.output_format, self.cwd)  # read afresh, from the top
         self._cache.clear()
         self.refresh()
 

@@ -15,10 +15,15 @@ import time
 from typing import Any
 
 from tui_orch.engine.agents.adapters.report import Activity, Report, Usage
-from tui_orch.tables import first_text_line
+from tui_orch.engine.agents.adapters.shared import (
+    as_dict,
+    brief,
+    count,
+    label,
+    relative,
+    relative_in,
+)
 
-LABEL_MAX = 120  # characters of a tool call's line; the log has the whole call
-RESULT_MAX = 100  # characters of a tool result's first line
 # Tools whose call is best told by the file they touch.
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "Read", "NotebookEdit")
 
@@ -29,8 +34,8 @@ class ClaudeStreamAdapter:
 
     passthrough = False
 
-    def __init__(self) -> None:
-        self.cwd = ""
+    def __init__(self, cwd: str = "") -> None:
+        self.cwd = cwd
         self.calls: dict[str, str] = {}  # tool_use id -> its line
         self.refused: set[str] = set()  # tool_use ids already counted as refused
 
@@ -46,9 +51,9 @@ class ClaudeStreamAdapter:
             if kind == "system":
                 return self._system(event)
             if kind == "assistant":
-                return self._assistant(_dict(event.get("message")))
+                return self._assistant(as_dict(event.get("message")))
             if kind == "user":
-                return self._user(_dict(event.get("message")))
+                return self._user(as_dict(event.get("message")))
             if kind == "result":
                 return self._result(event)
             if kind == "rate_limit_event":
@@ -60,7 +65,7 @@ class ClaudeStreamAdapter:
     def _system(self, event: dict[str, Any]) -> Report:
         if event.get("subtype") != "init":
             return Report()
-        self.cwd = str(event.get("cwd") or "")
+        self.cwd = str(event.get("cwd") or self.cwd)
         model = event.get("model") or "?"
         mode = event.get("permissionMode") or "default permissions"
         version = str(event.get("claude_code_version") or "")
@@ -77,9 +82,9 @@ class ClaudeStreamAdapter:
                 case "text":
                     report.lines += [line for line in str(block.get("text", "")).splitlines()]
                 case "tool_use":
-                    label = self._label(str(block.get("name", "?")), _dict(block.get("input")))
-                    self.calls[str(block.get("id", ""))] = label
-                    report.lines.append(f"→ {label}")
+                    call = self._label(str(block.get("name", "?")), as_dict(block.get("input")))
+                    self.calls[str(block.get("id", ""))] = call
+                    report.lines.append(f"→ {call}")
                     report.activity, report.tool = Activity.RUNNING_TOOL, str(block.get("name"))
         return report
 
@@ -89,7 +94,7 @@ class ClaudeStreamAdapter:
             if block.get("type") != "tool_result":
                 continue
             call_id = str(block.get("tool_use_id", ""))
-            said = _first_line(self._relative_in(_text_of(block.get("content"))))
+            said = brief(relative_in(_text_of(block.get("content")), self.cwd))
             if block.get("is_error"):
                 call = self.calls.get(call_id, "a tool call")
                 report.lines.append(f"✗ {call}: {said}")
@@ -105,26 +110,26 @@ class ClaudeStreamAdapter:
         failed = bool(event.get("is_error")) or event.get("subtype") != "success"
         report = Report(
             activity=Activity.FAILED if failed else Activity.DONE,
-            usage=_usage(_dict(event.get("usage")), event.get("total_cost_usd")),
+            usage=_usage(as_dict(event.get("usage")), event.get("total_cost_usd")),
             session_id=str(event.get("session_id") or ""),
             final_message=text,
         )
         for denial in event.get("permission_denials") or []:
-            denial = _dict(denial)
+            denial = as_dict(denial)
             call_id = str(denial.get("tool_use_id", ""))
             if call_id in self.refused:
                 continue
             self.refused.add(call_id)
-            label = self._label(str(denial.get("tool_name", "?")), _dict(denial.get("tool_input")))
-            report.refusals.append(f"{label}: permission denied")
-            report.lines.append(f"✗ {label}: permission denied")
+            call = self._label(str(denial.get("tool_name", "?")), as_dict(denial.get("tool_input")))
+            report.refusals.append(f"{call}: permission denied")
+            report.lines.append(f"✗ {call}: permission denied")
         mark = "✗" if failed else "✔"
-        summary = _first_line(text) or str(event.get("subtype", ""))
+        summary = brief(text) or str(event.get("subtype", ""))
         report.lines.append(f"{mark} {summary}")
         return report
 
     def _rate_limit(self, event: dict[str, Any]) -> Report:
-        info = _dict(event.get("rate_limit_info")) or event
+        info = as_dict(event.get("rate_limit_info")) or event
         status = str(info.get("status") or "")
         if not status or status == "allowed":
             return Report()
@@ -142,33 +147,20 @@ class ClaudeStreamAdapter:
         """A tool call as one readable line: `Edit src/auth.py`, `$ pytest -q`."""
         if name in FILE_TOOLS:
             path = str(given.get("file_path") or given.get("notebook_path") or "")
-            label = f"{name} {self._relative(path)}"
+            line = f"{name} {relative(path, self.cwd)}"
         elif name == "Bash":
-            label = f"$ {_first_line(str(given.get('command', '')))}"
+            line = f"$ {brief(str(given.get('command', '')))}"
         elif name in ("Grep", "Glob"):
-            label = f"{name} {given.get('pattern', '')}"
+            line = f"{name} {given.get('pattern', '')}"
         elif name in ("Task", "Agent"):
-            label = f"{name} {given.get('description', '')}"
+            line = f"{name} {given.get('description', '')}"
         elif name == "WebFetch":
-            label = f"{name} {given.get('url', '')}"
+            line = f"{name} {given.get('url', '')}"
         elif name == "WebSearch":
-            label = f"{name} {given.get('query', '')}"
+            line = f"{name} {given.get('query', '')}"
         else:
-            label = f"{name} {json.dumps(given, ensure_ascii=False)}" if given else name
-        label = label.rstrip()
-        return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
-
-    def _relative_in(self, text: str) -> str:
-        """Paths under the working directory, in a tool's answer, made relative."""
-        return text.replace(self.cwd.rstrip("/") + "/", "") if self.cwd else text
-
-    def _relative(self, path: str) -> str:
-        prefix = self.cwd.rstrip("/") + "/"
-        return path[len(prefix) :] if self.cwd and path.startswith(prefix) else path
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+            line = f"{name} {json.dumps(given, ensure_ascii=False)}" if given else name
+        return label(line)
 
 
 def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -186,24 +178,13 @@ def _text_of(content: object) -> str:
     return ""
 
 
-def _first_line(text: str) -> str:
-    """A result's first line, cut to RESULT_MAX characters."""
-    line = first_text_line(text)
-    return line if len(line) <= RESULT_MAX else line[: RESULT_MAX - 1] + "…"
-
-
 def _usage(usage: dict[str, Any], cost: object) -> Usage | None:
     if not usage and cost is None:
         return None
-
-    def count(key: str) -> int:
-        value = usage.get(key)
-        return value if isinstance(value, int) else 0
-
     return Usage(
-        input_tokens=count("input_tokens"),
-        output_tokens=count("output_tokens"),
-        cache_read_tokens=count("cache_read_input_tokens"),
-        cache_write_tokens=count("cache_creation_input_tokens"),
+        input_tokens=count(usage, "input_tokens"),
+        output_tokens=count(usage, "output_tokens"),
+        cache_read_tokens=count(usage, "cache_read_input_tokens"),
+        cache_write_tokens=count(usage, "cache_creation_input_tokens"),
         cost_usd=float(cost) if isinstance(cost, int | float) else None,
     )

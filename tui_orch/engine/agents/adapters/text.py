@@ -10,5 +10,8 @@ class TextAdapter:
 
     passthrough = True  # its lines may be shown without reading them one by one
 
+    def __init__(self, cwd: str = "") -> None:
+        """``cwd`` is not needed: a text line is shown as it is."""
+
     def read(self, raw: str) -> Report:
         return Report([raw])
