@@ -53,12 +53,20 @@ class AgentProfile:
 def builtin_profiles() -> dict[str, AgentProfile]:
     """Profiles that work without any configuration.
 
-    Each third-party CLI runs in its documented one-shot, non-interactive mode. Claude
-    Code streams JSON (print mode needs --verbose for it), so its pane shows each step as
-    it happens instead of nothing until the end, with a session id of ours.
+    Each third-party CLI runs in its documented one-shot, non-interactive mode, streaming
+    JSON where it can (Claude Code's print mode needs --verbose for it), so its pane shows
+    each step as it happens instead of nothing until the end; and each has a way to go on
+    with an earlier attempt's conversation.
     """
     claude = ("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose")
     claude += ("--permission-mode", "acceptEdits")
+    # Codex picks its thread id itself (reported on its first line, recorded as the
+    # task's session); the sandbox lets it write in its worktree only.
+    codex = ("codex", "exec", "--json", "--sandbox", "workspace-write")
+    # Each worktree is a folder Gemini CLI has not seen: --skip-trust trusts it for this
+    # session only (headless, an untrusted folder is a fatal error).
+    gemini = ("gemini", "-p", "{prompt}", "--output-format", "stream-json")
+    gemini += ("--approval-mode", "auto_edit", "--skip-trust")
     profiles = [
         AgentProfile(
             "claude",
@@ -67,8 +75,18 @@ def builtin_profiles() -> dict[str, AgentProfile]:
             resume=(*claude, "--resume", "{session_id}"),
             budget_flag="--max-budget-usd",
         ),
-        AgentProfile("codex", ("codex", "exec", "--sandbox", "workspace-write", "{prompt}")),
-        AgentProfile("gemini", ("gemini", "-p", "{prompt}", "--approval-mode", "auto_edit")),
+        AgentProfile(
+            "codex",
+            (*codex, "{prompt}"),
+            format="codex-json",
+            resume=(*codex, "resume", "{session_id}", "{prompt}"),
+        ),
+        AgentProfile(
+            "gemini",
+            (*gemini, "--session-id", "{session_id}"),
+            format="gemini-stream-json",
+            resume=(*gemini, "--resume", "{session_id}"),
+        ),
         AgentProfile(
             "aider",
             (
@@ -78,6 +96,7 @@ def builtin_profiles() -> dict[str, AgentProfile]:
                 "--yes-always",
                 "--no-auto-commits",
                 "--no-stream",
+                "--no-pretty",
                 "{files}",
             ),
         ),

@@ -294,7 +294,8 @@ class BuildSteps(RunSteps):
         adapter = self.run.adapters.get(task_id)
         if adapter is None:
             profile = self.plan.agents[self.plan.task(task_id).agent]
-            adapter = self.run.adapters[task_id] = adapter_for(profile.format)
+            worktree = self.state.tasks[task_id].worktree
+            adapter = self.run.adapters[task_id] = adapter_for(profile.format, worktree)
         if adapter.passthrough:  # a flood of text: no object per line
             self.run.emit(ev.AgentOutput, task_id=task_id, lines=tuple(raw_lines))
             return
@@ -511,6 +512,10 @@ class BuildSteps(RunSteps):
         # A retry continues the earlier attempt's conversation when the agent can: it
         # knows what it did and is told what went wrong, instead of starting over.
         continuing = bool(task_state.attempts and task_state.session_id and profile.resume)
+        if task_state.continued and task_state.rate_limited_until is None:
+            # Going on with that conversation failed already (a CLI may have kept no
+            # session to resume): this attempt starts afresh.
+            continuing = False
         if continuing:
             prompt = self._continue_prompt(task, task_state)
             session_id = task_state.session_id
@@ -528,7 +533,7 @@ class BuildSteps(RunSteps):
         argv = render_argv(template, values, task.files)
         if task.budget_usd is not None and profile.budget_flag:
             argv += [profile.budget_flag, f"{task.budget_usd:g}"]
-        self.run.adapters[task.id] = adapter_for(profile.format)
+        self.run.adapters[task.id] = adapter_for(profile.format, task_state.worktree)
         env = {
             **os.environ,
             **profile.env,
@@ -567,6 +572,7 @@ class BuildSteps(RunSteps):
                 start_commit=task_state.start_commit,
             ),
             session_id,
+            continued=continuing,
         )
         return WatchedJob(task.id, files, handle, process, log_offset=offset)
 

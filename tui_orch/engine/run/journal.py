@@ -232,11 +232,16 @@ class RunJournal:
         task.start_commit = start_commit
 
     def task_started(
-        self, task: TaskState, handle: JobHandle, event: ev.Event, session_id: str = ""
+        self,
+        task: TaskState,
+        handle: JobHandle,
+        event: ev.Event,
+        session_id: str = "",
+        continued: bool = False,
     ) -> None:
         """Recorded before anything else can happen to the agent."""
         self._running(task, handle.pid, handle.start_time, time.time())
-        task.session_id = session_id
+        task.session_id, task.continued = session_id, continued
         self.record(Step.TASK_STARTED, task.id, event)
 
     def task_adopted(self, task: TaskState, status: SupervisorStatus, start_commit: str) -> None:

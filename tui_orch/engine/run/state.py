@@ -70,6 +70,7 @@ class TaskState:
     attempts: int = 0
     # What a structured agent said of itself (see engine/agents/adapters).
     session_id: str = ""
+    continued: bool = False  # its latest attempt went on with the session before it
     activity: str = ""  # thinking, running-tool, rate-limited, done, failed ('' for text)
     tool: str = ""
     input_tokens: int = 0
