@@ -33,8 +33,14 @@ from typing import Any
 
 TASK_RE = re.compile(r"You are working on task '([^']+)'")
 FILES_RE = re.compile(r"Create or edit only these files:\n((?:- .+\n?)+)")
-# Claude Code 2.x: " - Primary working directory: /path" in the system prompt's environment.
-CWD_RE = re.compile(r"(?:Primary working|Working) directory: (/[^\n]+)")
+# Where each CLI says its working directory is. Claude Code 2.x: " - Primary working
+# directory: /path" in the system prompt's environment; Codex: "<cwd>/path</cwd>" in its
+# environment context; Gemini CLI: "Workspace Directories:**" and "  - /path" below it.
+CWD_RE = re.compile(
+    r"(?:Primary working|Working) directory: (?P<claude>/[^\n]+)"
+    r"|<cwd>(?P<codex>/[^<]+)</cwd>"
+    r"|Workspace Directories:\**\n\s*- (?P<gemini>/[^\n]+)"
+)
 
 
 def file_content(task_id: str, relative_path: str) -> str:
@@ -42,7 +48,7 @@ def file_content(task_id: str, relative_path: str) -> str:
 
     A `#` line: a comment in Python (tui-orch compiles merged .py files), a heading in
     Markdown, plain text elsewhere."""
-    return f"# written by claude for task {task_id}: {relative_path}\n"
+    return f"# written by the scripted model for task {task_id}: {relative_path}\n"
 
 
 @dataclass
@@ -94,36 +100,57 @@ def _offers_tool(body: dict[str, Any], name: str) -> bool:
     return any(tool.get("name") == name for tool in body.get("tools") or [])
 
 
+@dataclass(frozen=True)
+class Work:
+    """What tui-orch's prompt asks of an agent: the task, its files, where it runs."""
+
+    task_id: str
+    root: Path
+    files: tuple[str, ...]
+
+    def contents(self) -> dict[str, str]:
+        return {relative: file_content(self.task_id, relative) for relative in self.files}
+
+
+def find_work(text: str) -> Work | None:
+    """The task, files and working directory named in an agent's prompt, if it has them."""
+    task, files, cwd = TASK_RE.search(text), FILES_RE.search(text), CWD_RE.search(text)
+    if not (task and files and cwd):
+        return None
+    relative = [line.removeprefix("- ").strip() for line in files.group(1).splitlines()]
+    root = Path(next(found for found in cwd.groups() if found).strip())
+    return Work(task.group(1), root, tuple(relative))
+
+
+NO_TASK = "no tui-orch task found in the prompt"
+
+
+def _messages_answered(body: dict[str, Any]) -> bool:
+    """Whether a Messages request carries tool results: in its last *user* message
+    (Claude Code also sends role "system" messages mid-conversation)."""
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    return bool(users) and _has_tool_result(users[-1])
+
+
 def script(body: dict[str, Any], next_id: Callable[[], int]) -> Reply:
     """The answer to one Messages API request (the whole script lives here)."""
-    # Claude Code also sends role "system" messages mid-conversation, so look at the
-    # last *user* message: it carries the tool results once tools have run.
-    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
-    last = users[-1] if users else {}
     if not _offers_tool(body, "Write"):
         # Side requests: a session title (asked for as JSON), a summary, a quota check.
         return Reply([{"type": "text", "text": '{"title": "Scripted task"}'}])
-    if _has_tool_result(last):
+    if _messages_answered(body):
         return Reply([{"type": "text", "text": "done"}])
-    text = _all_text(body)
-    task, files, cwd = TASK_RE.search(text), FILES_RE.search(text), CWD_RE.search(text)
-    if not (task and files and cwd):
-        return Reply([{"type": "text", "text": "no tui-orch task found in the prompt"}])
-    root = Path(cwd.group(1).strip())
-    uses = []
-    for line in files.group(1).splitlines():
-        relative = line.removeprefix("- ").strip()
-        uses.append(
-            {
-                "type": "tool_use",
-                "id": f"toolu_{next_id():08d}",
-                "name": "Write",
-                "input": {
-                    "file_path": str(root / relative),
-                    "content": file_content(task.group(1), relative),
-                },
-            }
-        )
+    work = find_work(_all_text(body))
+    if work is None:
+        return Reply([{"type": "text", "text": NO_TASK}])
+    uses = [
+        {
+            "type": "tool_use",
+            "id": f"toolu_{next_id():08d}",
+            "name": "Write",
+            "input": {"file_path": str(work.root / relative), "content": content},
+        }
+        for relative, content in work.contents().items()
+    ]
     return Reply(uses, stop_reason="tool_use")
 
 
@@ -171,6 +198,156 @@ def _sse(body: dict[str, Any], reply: Reply, message_id: str) -> bytes:
     )
 
 
+# --- The OpenAI Responses API, as Codex speaks it ----------------------------------------
+
+
+def _response_items_text(body: dict[str, Any]) -> str:
+    """Every input text of a Responses request, joined (instructions included)."""
+    parts = [str(body.get("instructions") or "")]
+    for item in body.get("input") or []:
+        if isinstance(item, dict) and item.get("type") == "message":
+            parts.extend(_texts(item.get("content")))
+    return "\n".join(parts)
+
+
+def _offers_function(body: dict[str, Any], name: str) -> bool:
+    return any(tool.get("name") == name for tool in body.get("tools") or [])
+
+
+def patch_for(work: Work) -> str:
+    """A shell command that adds the task's files through Codex's own `apply_patch`
+    (Codex recognises it inside exec_command and reports a file change)."""
+    lines = ["apply_patch <<'PATCH'", "*** Begin Patch"]
+    for relative, content in work.contents().items():
+        lines.append(f"*** Add File: {relative}")
+        lines += [f"+{line}" for line in content.splitlines()]
+    lines += ["*** End Patch", "PATCH"]
+    return "\n".join(lines)
+
+
+def _responses_answered(body: dict[str, Any]) -> bool:
+    """Whether a Responses request ends with a tool's output."""
+    items = [item for item in body.get("input") or [] if isinstance(item, dict)]
+    return bool(items) and items[-1].get("type") == "function_call_output"
+
+
+def responses_script(body: dict[str, Any], next_id: Callable[[], int]) -> list[dict[str, Any]]:
+    """The output items answering one Responses request: the task's files added with
+    one `exec_command` call, then, once its output came back, the text "done"."""
+    if not _offers_function(body, "exec_command"):
+        return [_output_text("Scripted task", next_id)]
+    if _responses_answered(body):
+        return [_output_text("done", next_id)]
+    work = find_work(_response_items_text(body))
+    if work is None:
+        return [_output_text(NO_TASK, next_id)]
+    call = {
+        "type": "function_call",
+        "id": f"fc_{next_id():08d}",
+        "call_id": f"call_{next_id():08d}",
+        "name": "exec_command",
+        "arguments": json.dumps({"cmd": patch_for(work)}),
+    }
+    return [call]
+
+
+def _output_text(text: str, next_id: Callable[[], int]) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": f"msg_{next_id():08d}",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+def _responses_sse(items: list[dict[str, Any]], response_id: str) -> bytes:
+    """The streaming form: created, each item added and done, completed with usage."""
+    usage = {
+        "input_tokens": 100,
+        "input_tokens_details": {"cached_tokens": 20},
+        "output_tokens": 10,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 110,
+    }
+    response = {"id": response_id, "object": "response", "status": "in_progress", "output": []}
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": response}]
+    for index, item in enumerate(items):
+        events += [
+            {"type": "response.output_item.added", "output_index": index, "item": item},
+            {"type": "response.output_item.done", "output_index": index, "item": item},
+        ]
+    done = {**response, "status": "completed", "output": items, "usage": usage}
+    events.append({"type": "response.completed", "response": done})
+    return b"".join(
+        f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events
+    )
+
+
+# --- The Gemini API, as Gemini CLI speaks it ---------------------------------------------
+
+
+def _gemini_text(body: dict[str, Any]) -> str:
+    """The system instruction and every text part of a generateContent request."""
+    parts = []
+    for content in [body.get("systemInstruction"), *(body.get("contents") or [])]:
+        for part in (content or {}).get("parts") or []:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+    return "\n".join(parts)
+
+
+def _gemini_offers(body: dict[str, Any], name: str) -> bool:
+    return any(
+        declaration.get("name") == name
+        for tool in body.get("tools") or []
+        for declaration in tool.get("functionDeclarations") or []
+    )
+
+
+def _gemini_answered(body: dict[str, Any]) -> bool:
+    """Whether a generateContent request's last content carries function responses."""
+    contents = [c for c in body.get("contents") or [] if isinstance(c, dict)]
+    parts = contents[-1].get("parts") or [] if contents else []
+    return any(isinstance(part, dict) and "functionResponse" in part for part in parts)
+
+
+def gemini_script(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parts answering one generateContent request: a `write_file` call per owned
+    file, then, once their responses came back, the text "done"."""
+    if not _gemini_offers(body, "write_file"):
+        return [{"text": "Scripted task"}]
+    if _gemini_answered(body):
+        return [{"text": "done"}]
+    work = find_work(_gemini_text(body))
+    if work is None:
+        return [{"text": NO_TASK}]
+    return [
+        {
+            "functionCall": {
+                "name": "write_file",
+                "args": {"file_path": str(work.root / relative), "content": content},
+            }
+        }
+        for relative, content in work.contents().items()
+    ]
+
+
+def _gemini_response(parts: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+        ],
+        "usageMetadata": {
+            "promptTokenCount": 100,
+            "candidatesTokenCount": 10,
+            "cachedContentTokenCount": 20,
+            "totalTokenCount": 110,
+        },
+        "modelVersion": model,
+    }
+
+
 @dataclass
 class ScriptedModelServer:
     """The server, on 127.0.0.1 and a free port, in a daemon thread.
@@ -182,6 +359,9 @@ class ScriptedModelServer:
     # Tasks whose first working request is answered with an API error (the CLI fails):
     # what a restart that continues the conversation is tested with.
     fail_once: set[str] = field(default_factory=set)
+    # Tasks whose request after their first tool results fails once: the conversation
+    # has a turn by then, which every CLI keeps (Gemini CLI keeps none before).
+    fail_after_tools: set[str] = field(default_factory=set)
     requests: list[Recorded] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -212,15 +392,17 @@ class ScriptedModelServer:
                 with self.log_path.open("a", encoding="utf-8") as log:
                     log.write(json.dumps(request.__dict__) + "\n")
 
-    def fails_now(self, body: dict[str, Any]) -> bool:
-        """Whether this request is the one to fail (see ``fail_once``): once per task."""
-        if not _offers_tool(body, "Write"):
+    def fails_now(self, text: str, body: dict[str, Any], answered: bool) -> bool:
+        """Whether this request (its text, its body; ``answered``: it carries tool
+        results) is the one to fail (see ``fail_once``, ``fail_after_tools``)."""
+        if not body.get("tools"):
             return False
-        task = TASK_RE.search(_all_text(body))
+        task = TASK_RE.search(text)
+        failing = self.fail_after_tools if answered else self.fail_once
         with self._lock:
-            if task is None or task.group(1) not in self.fail_once:
+            if task is None or task.group(1) not in failing:
                 return False
-            self.fail_once.discard(task.group(1))
+            failing.discard(task.group(1))
             return True
 
     def next_id(self) -> int:
@@ -264,6 +446,15 @@ class ScriptedModelServer:
         return list(seen.values())
 
 
+SCRIPTED_ERROR = {
+    "type": "error",
+    "error": {"type": "invalid_request_error", "message": "scripted failure"},
+}
+
+
+GEMINI_ERROR = {"error": {"code": 400, "message": "scripted failure", "status": "INVALID_ARGUMENT"}}
+
+
 def _handler_for(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the CLI's HTTP client expects
@@ -296,14 +487,33 @@ def _handler_for(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?")[0]
             if self.command == "POST" and path.endswith("/v1/messages/count_tokens"):
                 self._send(200, b'{"input_tokens": 10}', "application/json")
+            elif self.command == "POST" and path.endswith(
+                (":generateContent", ":streamGenerateContent")
+            ):
+                request = body if isinstance(body, dict) else {}
+                if server.fails_now(_gemini_text(request), request, _gemini_answered(request)):
+                    self._send(400, json.dumps(GEMINI_ERROR).encode(), "application/json")
+                    return
+                model = path.rsplit("/", 1)[-1].split(":")[0]
+                answer = json.dumps(_gemini_response(gemini_script(request), model))
+                if "streamGenerateContent" in path:
+                    self._send(200, f"data: {answer}\r\n\r\n".encode(), "text/event-stream")
+                else:
+                    self._send(200, answer.encode(), "application/json")
+            elif self.command == "POST" and path.endswith("/responses"):
+                request = body if isinstance(body, dict) else {}
+                if server.fails_now(
+                    _response_items_text(request), request, _responses_answered(request)
+                ):
+                    self._send(400, json.dumps(SCRIPTED_ERROR).encode(), "application/json")
+                    return
+                items = responses_script(request, server.next_id)
+                payload = _responses_sse(items, f"resp_{server.next_id():08d}")
+                self._send(200, payload, "text/event-stream")
             elif self.command == "POST" and path.endswith("/v1/messages"):
                 request = body if isinstance(body, dict) else {}
-                if server.fails_now(request):
-                    error = {
-                        "type": "error",
-                        "error": {"type": "invalid_request_error", "message": "scripted failure"},
-                    }
-                    self._send(400, json.dumps(error).encode(), "application/json")
+                if server.fails_now(_all_text(request), request, _messages_answered(request)):
+                    self._send(400, json.dumps(SCRIPTED_ERROR).encode(), "application/json")
                     return
                 reply = script(request, server.next_id)
                 message_id = f"msg_{server.next_id():08d}"
