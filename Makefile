@@ -22,11 +22,16 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-# The real Claude Code CLI, for tests/test_real_claude.py (which skips without it).
+# The real agent CLIs, pinned, for tests/test_real_claude.py and
+# tests/test_real_codex_gemini.py (which skip, saying why, without them).
 CLAUDE_CODE_VERSION ?= 2.1.197
+CODEX_VERSION ?= 0.171.0
+GEMINI_CLI_VERSION ?= 0.61.0
+NPM_INSTALL := npm install --no-audit --no-fund --silent --prefix
 real-agents:
-	npm install --prefix .cache/claude-code --no-audit --no-fund --silent \
-		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	$(NPM_INSTALL) .cache/claude-code @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	$(NPM_INSTALL) .cache/codex @openai/codex@$(CODEX_VERSION)
+	$(NPM_INSTALL) .cache/gemini @google/gemini-cli@$(GEMINI_CLI_VERSION)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

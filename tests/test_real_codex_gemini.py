@@ -124,3 +124,62 @@ def test_a_retried_task_continues_its_conversation(
     assert "scripted failure" in json.dumps(continued[0])  # what went wrong, as it said
     beta = task_rows(repo)["beta"]
     assert (beta["attempts"], beta["session_id"]) == (2, session)
+
+
+def test_agents_check_confirms_the_built_in_profile_and_names_a_misspelt_flag(
+    agent: RealAgent, repo: Path
+) -> None:
+    """`tui-orch agents --check NAME` reads the installed CLI's help (for Codex, that of
+    `codex exec`): every flag of the built-in profile, to start and to resume, is there;
+    a profile passing `--jsonn` has that flag named."""
+    cli = agent.find()
+    path = {"PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}"}
+    good = run_cli("agents", "--check", agent.profile, "--repo", str(repo), cwd=repo, env=path)
+    assert good.code == 0, good.stdout + good.stderr
+    assert f"{agent.profile}: every flag it passes is accepted by {agent.profile}" in good.stdout
+    command = {"codex": "[codex, exec, --jsonn, '{prompt}']", "gemini": "[gemini, --jsonn]"}
+    (repo / ".tui-orch.yaml").write_text(
+        f"agents:\n  typo:\n    command: {command[agent.profile]}\n", encoding="utf-8"
+    )
+    bad = run_cli("agents", "--check", "typo", "--repo", str(repo), cwd=repo, env=path)
+    assert bad.code == 1, bad.stdout + bad.stderr
+    assert f"typo: --jsonn is not an option of {agent.profile}" in bad.stdout
+
+
+async def test_the_real_cli_in_the_app_shows_readable_steps_and_tokens(
+    agent: RealAgent,
+    repo: Path,
+    tmp_path: Path,
+    model: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same plan in the cockpit (Pilot): each pane shows the agent's steps as lines,
+    its header the tokens it reported (no price: these CLIs report none); approving
+    merges it."""
+    from tests.ui.conftest import screen_name, wait_until
+    from tui_orch.engine.run.orchestrator import RunOptions
+    from tui_orch.launch_spec import Launch
+    from tui_orch.ui.app import OrchApp
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    plan = plan_for(agent, tmp_path, model)
+    app = OrchApp(Launch(plan=plan, repo=repo, options=RunOptions(poll_interval=0.05)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(pilot, lambda: screen_name(app) == "PlanScreen" and app.screen.report)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "MergeApprovalScreen", timeout=60)
+        dashboard = app.dashboard
+        writes = WRITE_LINE[agent.profile].rsplit(" ", 1)[0] + " "  # "→ Add ", "→ Write "
+        for task in TASKS:
+            lines = dashboard.panes[task].lines
+            assert any(line.startswith(writes) for line in lines), lines
+            assert not any(line.startswith("{") for line in lines), lines
+            header = dashboard.panes[task].header.plain
+            assert " tok" in header and "$" not in header, header
+        await pilot.press("a")
+        await wait_until(pilot, lambda: screen_name(app) == "FinalApprovalScreen", timeout=30)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: dashboard.facts.phase == "merged", timeout=30)
+    for task, files in TASKS.items():
+        for relative in files:
+            assert git(repo, "show", f"main:{relative}") + "\n" == file_content(task, relative)

@@ -32,13 +32,13 @@ def find_program(profile: AgentProfile) -> Installed:
 
 
 def flags_of(profile: AgentProfile) -> list[str]:
-    """The flags the profile passes (`--verbose`, `-p`; `--flag=value` as `--flag`), not
-    the values nor placeholders."""
-    flags = []
-    for argument in profile.command[1:]:
+    """The flags the profile passes, to start an agent or to resume one (`--verbose`,
+    `-p`; `--flag=value` as `--flag`), each once, not the values nor placeholders."""
+    flags: dict[str, None] = {}
+    for argument in [*profile.command[1:], *profile.resume[1:]]:
         if argument.startswith("-") and argument != "-" and not placeholders_in(argument):
-            flags.append(argument.split("=", 1)[0])
-    return flags
+            flags[argument.split("=", 1)[0]] = None
+    return list(flags)
 
 
 def unknown_flags(profile: AgentProfile, program: str) -> list[str] | None:
