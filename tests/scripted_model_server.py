@@ -362,6 +362,8 @@ class ScriptedModelServer:
     # Tasks whose request after their first tool results fails once: the conversation
     # has a turn by then, which every CLI keeps (Gemini CLI keeps none before).
     fail_after_tools: set[str] = field(default_factory=set)
+    # Tasks whose first working request gets HTTP 429 (told not to retry): a rate limit.
+    rate_limit_once: set[str] = field(default_factory=set)
     requests: list[Recorded] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -403,6 +405,15 @@ class ScriptedModelServer:
             if task is None or task.group(1) not in failing:
                 return False
             failing.discard(task.group(1))
+            return True
+
+    def limits_now(self, text: str, body: dict[str, Any]) -> bool:
+        """Whether this request gets a rate limit (see ``rate_limit_once``)."""
+        task = TASK_RE.search(text) if body.get("tools") else None
+        with self._lock:
+            if task is None or task.group(1) not in self.rate_limit_once:
+                return False
+            self.rate_limit_once.discard(task.group(1))
             return True
 
     def next_id(self) -> int:
@@ -452,6 +463,10 @@ SCRIPTED_ERROR = {
 }
 
 
+RATE_LIMIT_ERROR = {
+    "type": "error",
+    "error": {"type": "rate_limit_error", "message": "scripted rate limit"},
+}
 GEMINI_ERROR = {"error": {"code": 400, "message": "scripted failure", "status": "INVALID_ARGUMENT"}}
 
 
@@ -472,8 +487,16 @@ def _handler_for(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 return raw.decode("utf-8", "replace")
 
-        def _send(self, status: int, payload: bytes, content_type: str) -> None:
+        def _send(
+            self,
+            status: int,
+            payload: bytes,
+            content_type: str,
+            headers: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("request-id", f"req_{server.next_id():08d}")
@@ -514,6 +537,11 @@ def _handler_for(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                 request = body if isinstance(body, dict) else {}
                 if server.fails_now(_all_text(request), request, _messages_answered(request)):
                     self._send(400, json.dumps(SCRIPTED_ERROR).encode(), "application/json")
+                    return
+                if server.limits_now(_all_text(request), request):
+                    limited = {"retry-after": "1", "x-should-retry": "false"}
+                    payload = json.dumps(RATE_LIMIT_ERROR).encode()
+                    self._send(429, payload, "application/json", limited)
                     return
                 reply = script(request, server.next_id)
                 message_id = f"msg_{server.next_id():08d}"

@@ -215,3 +215,16 @@ def test_a_dependent_task_is_told_what_its_dependencies_agents_said_last(
     assert "said when they finished" not in (prompts / "a").read_text()  # a depends on none
     kept = next((repo / ".git" / "tui-orch" / "runs").glob("*/jobs/a/final-message.md"))
     assert kept.read_text() == "done"
+
+
+def test_an_api_error_429_reads_as_a_rate_limit_not_a_failure() -> None:
+    """The real CLI answered with HTTP 429 (told not to retry) ends with an error result
+    whose api_error_status is 429: the agent is rate-limited, with no reset time."""
+    reports = read_all(ClaudeStreamAdapter(), "rate_limited_429.jsonl")
+    last = reports[-1]
+    assert last.activity is Activity.RATE_LIMITED and last.resets_at is None
+    assert last.lines == [
+        "rate limited: API Error: Request rejected (429) · This request would exceed your "
+        "account's rate limit. Please try…"
+    ]
+    assert last.session_id

@@ -256,7 +256,7 @@ BAD_PLANS = [
         """,
         "plan.yaml:1: max_paralel: unknown field (did you mean 'max_parallel'?); "
         "allowed: agent_nice, agents, base, budget_usd, conflicts, default_agent, goal, "
-        "max_parallel, on_rate_limit, tasks, validate",
+        "max_parallel, on_rate_limit, rate_limit_wait, tasks, validate",
     ),
     case(
         "unknown-task-field",

@@ -302,3 +302,35 @@ def test_a_retried_task_continues_its_claude_conversation(
     assert (beta["attempts"], beta["session_id"]) == (2, session)
     log = next((repo / ".git" / "tui-orch" / "runs").glob("*/logs/beta.log")).read_text()
     assert f"--- tui-orch: attempt 2 (continuing session {session}) ---" in log
+
+
+def test_a_rate_limited_claude_goes_on_after_the_wait_in_the_same_session(
+    repo: Path,
+    tmp_path: Path,
+    claude: Path,
+    model: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model answers 'beta''s first request with HTTP 429 (and tells the CLI not to
+    retry): the real CLI ends with an API error 429, the task shows as rate-limited,
+    waits the plan's rate_limit_wait, goes on in the same session with `--resume`, and
+    the run merges without anyone asking."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    model.rate_limit_once.add("beta")
+    plan = write_claude_plan(tmp_path / "plan.yaml", claude, claude_env(tmp_path / "home", model))
+    data = yaml.safe_load(plan.read_text())
+    plan.write_text(yaml.safe_dump({**data, "rate_limit_wait": "2s"}, sort_keys=False))
+    started = time.monotonic()
+
+    result = run_plan(plan, repo)
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert time.monotonic() - started >= 2  # it waited
+    assert "beta  | rate limited: API Error: Request rejected (429)" in result.stdout
+    assert "task 'beta': its agent hit its provider's rate limit; it goes on" in result.stdout
+    assert git(repo, "show", "main:src/beta.py") + "\n" == file_content("beta", "src/beta.py")
+    status = run_cli("status", "--repo", str(repo), "--json", cwd=repo)
+    beta = next(t for t in json.loads(status.stdout)["runs"][0]["tasks"] if t["id"] == "beta")
+    assert (beta["state"], beta["attempts"]) == ("merged", 2)
+    log = next((repo / ".git" / "tui-orch" / "runs").glob("*/logs/beta.log")).read_text()
+    assert f"--- tui-orch: attempt 2 (continuing session {beta['session_id']}) ---" in log

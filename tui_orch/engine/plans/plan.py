@@ -35,6 +35,7 @@ PLAN_FIELDS = (
     "agent_nice",
     "budget_usd",
     "on_rate_limit",
+    "rate_limit_wait",
     "agents",
     "validate",
     "conflicts",
@@ -45,6 +46,8 @@ TASK_FIELDS = ("id", "title", "prompt", "files", "depends_on", "agent", "timeout
 TASK_REQUIRED = ("id", "prompt", "files")
 DEFAULT_MAX_PARALLEL = 4
 RATE_LIMIT_CHOICES = ("wait", "fail")
+# How long an agent stopped by a rate limit that named no reset time waits, by default.
+DEFAULT_RATE_LIMIT_WAIT = 60.0
 # Agents run at a lower CPU priority than the cockpit (as `nice` does by default), so
 # the panes stay responsive when the agents saturate the CPU; 0 gives them an equal share.
 DEFAULT_AGENT_NICE = 10
@@ -119,6 +122,8 @@ class Plan:
     # An agent stopped by its provider's rate limit: "wait" (start it again, continuing
     # its conversation, at the reset) or "fail" (the task fails).
     on_rate_limit: str = "wait"
+    # Seconds to wait before going on after a rate limit that named no reset time.
+    rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT
     # The text it was checked from: what a run keeps as its plan, never the file read
     # again (the file may have changed since it was checked and approved).
     text: str = ""
@@ -235,6 +240,9 @@ class _PlanBuilder:
             on_rate_limit = self._read_choice(
                 items["on_rate_limit"], "on_rate_limit", RATE_LIMIT_CHOICES
             )
+        rate_limit_wait = DEFAULT_RATE_LIMIT_WAIT
+        if "rate_limit_wait" in items:
+            rate_limit_wait = reader.duration(items["rate_limit_wait"], "rate_limit_wait") or 0.0
         profiles = dict(self.settings.profiles)
         if "agents" in items:
             read, broken = read_profiles(items["agents"], "agents", reader)
@@ -287,6 +295,7 @@ class _PlanBuilder:
             agent_nice=agent_nice,
             budget_usd=budget,
             on_rate_limit=on_rate_limit,
+            rate_limit_wait=rate_limit_wait,
         )
 
     def _read_choice(self, node: Located, path: str, choices: tuple[str, ...]) -> str:

@@ -305,7 +305,7 @@ class BuildSteps(RunSteps):
             report = adapter.read(raw)
             shown += report.lines
             if report.says_something and _news(task, report):
-                self.journal.task_reported(task, report)
+                self.journal.task_reported(task, report, self.plan.rate_limit_wait)
             if report.final_message is not None:
                 final = self.store.task_files(self.state.run_id, task_id).directory
                 with contextlib.suppress(OSError):

@@ -34,7 +34,6 @@ from tui_orch.engine.run.state import (
 )
 
 KILL_AFTER = "TUI_ORCH_KILL_AFTER"  # a test's fault-injection point: see the module doc
-RATE_LIMIT_BACKOFF = 60.0  # seconds to wait after a rate limit that gave no reset time
 REFUSALS_KEPT = 50  # refused tool calls listed per task (all are counted in its log)
 FINAL_MESSAGE_KEPT = 8000  # characters of an agent's final message kept in the state
 
@@ -254,11 +253,12 @@ class RunJournal:
         )
         self.record(Step.TASK_ADOPTED, task.id, event)
 
-    def task_reported(self, task: TaskState, report: Report) -> None:
+    def task_reported(self, task: TaskState, report: Report, backoff: float) -> None:
         """What its agent said of itself. Usage is the agent's own total: set, not added,
         so output read twice (a resume shows the last of it again) counts once. Only its
         activity changed: not saved until the next step (a tool call a second is no
-        reason to write the run's state a second time)."""
+        reason to write the run's state a second time). A rate limit that named no reset
+        time is waited out for ``backoff`` seconds."""
         lasting = bool(
             report.usage
             or report.refusals
@@ -269,7 +269,7 @@ class RunJournal:
             task.activity, task.tool = report.activity.value, report.tool
         if report.activity is Activity.RATE_LIMITED:
             lasting = True
-            task.rate_limited_until = report.resets_at or time.time() + RATE_LIMIT_BACKOFF
+            task.rate_limited_until = report.resets_at or time.time() + backoff
         task.session_id = report.session_id or task.session_id
         if report.usage is not None:
             usage = report.usage

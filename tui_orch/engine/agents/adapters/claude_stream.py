@@ -108,6 +108,15 @@ class ClaudeStreamAdapter:
     def _result(self, event: dict[str, Any]) -> Report:
         text = str(event.get("result") or "")
         failed = bool(event.get("is_error")) or event.get("subtype") != "success"
+        if failed and event.get("api_error_status") == 429:
+            # The API refused for its rate limit (the CLI gave up retrying): no reset
+            # time is in the line, so the run's rate_limit_wait applies.
+            return Report(
+                [f"rate limited: {brief(text) or 'API error 429'}"],
+                activity=Activity.RATE_LIMITED,
+                usage=_usage(as_dict(event.get("usage")), event.get("total_cost_usd")),
+                session_id=str(event.get("session_id") or ""),
+            )
         report = Report(
             activity=Activity.FAILED if failed else Activity.DONE,
             usage=_usage(as_dict(event.get("usage")), event.get("total_cost_usd")),
