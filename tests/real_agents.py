@@ -1,4 +1,4 @@
-"""The real agent CLIs (Codex, Gemini CLI) as tui-orch agents, set up against the
+"""The real agent CLIs (Claude Code, Codex, Gemini CLI) as tui-orch agents, set up against the
 scripted model server (tests/scripted_model_server.py) with no network and no account.
 
 Each CLI is looked for in ``.cache/<name>`` (``make real-agents`` installs pinned
@@ -26,6 +26,20 @@ from tui_orch.engine.plans.profiles import builtin_profiles
 # ones the CLIs know, so they do not route between models first.
 CODEX_MODEL = "gpt-5-codex"
 GEMINI_MODEL = "gemini-2.5-flash"
+
+
+def _claude_home(home: Path, server: ScriptedModelServer) -> dict[str, str]:
+    """All Claude Code needs to work non-interactively against the server: an empty HOME
+    is enough (no ~/.claude.json, no onboarding); the key is only sent to our server. The
+    last two stop its telemetry, title generation and update checks."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": server.url,
+        "ANTHROPIC_API_KEY": "test-key",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }
 
 
 def _codex_home(home: Path, server: ScriptedModelServer) -> dict[str, str]:
@@ -74,16 +88,17 @@ class RealAgent:
     profile: str
     package: str
     configure: Callable[[Path, ScriptedModelServer], dict[str, str]]
+    cache: str  # its folder under .cache/
 
     def find(self) -> Path:
-        local = PROJECT_ROOT / ".cache" / self.profile / "node_modules" / ".bin" / self.profile
+        local = PROJECT_ROOT / ".cache" / self.cache / "node_modules" / ".bin" / self.profile
         if local.exists():
             return local
         on_path = shutil.which(self.profile)
         if on_path is None:
             pytest.skip(
                 f"the {self.profile} CLI is not installed: run `make real-agents` "
-                f"(npm install --prefix .cache/{self.profile} {self.package})"
+                f"(npm install --prefix .cache/{self.cache} {self.package})"
             )
         return Path(on_path)
 
@@ -114,6 +129,7 @@ class RealAgent:
 
 
 REAL_AGENTS = {
-    "codex": RealAgent("codex", "@openai/codex", _codex_home),
-    "gemini": RealAgent("gemini", "@google/gemini-cli", _gemini_home),
+    "claude": RealAgent("claude", "@anthropic-ai/claude-code", _claude_home, "claude-code"),
+    "codex": RealAgent("codex", "@openai/codex", _codex_home, "codex"),
+    "gemini": RealAgent("gemini", "@google/gemini-cli", _gemini_home, "gemini"),
 }

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -24,24 +23,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT, git, run_cli
+from tests.conftest import git, run_cli
+from tests.real_agents import REAL_AGENTS
 from tests.run_helpers import branches, head, run_plan
 from tests.scripted_model_server import ScriptedModelServer, file_content
 from tui_orch.engine.plans.profiles import builtin_profiles
-
-LOCAL_CLI = PROJECT_ROOT / ".cache" / "claude-code" / "node_modules" / ".bin" / "claude"
-
-
-def find_claude() -> Path:
-    if LOCAL_CLI.exists():
-        return LOCAL_CLI
-    on_path = shutil.which("claude")
-    if on_path is None:
-        pytest.skip(
-            "the Claude Code CLI is not installed: run "
-            "`npm install --prefix .cache/claude-code @anthropic-ai/claude-code`"
-        )
-    return Path(on_path)
 
 
 @pytest.fixture
@@ -51,7 +37,7 @@ def claude(monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith(("ANTHROPIC_", "CLAUDE")):
             monkeypatch.delenv(name)
-    return find_claude()
+    return REAL_AGENTS["claude"].find()
 
 
 @pytest.fixture
@@ -61,18 +47,8 @@ def model(tmp_path: Path) -> Any:
         yield server
 
 
-def claude_env(home: Path, server: ScriptedModelServer) -> dict[str, str]:
-    """All the CLI needs to work non-interactively against the server: an empty HOME is
-    enough (no ~/.claude.json, no onboarding); the key is only sent to our server. The
-    last two stop its telemetry, title generation and update checks."""
-    home.mkdir(exist_ok=True)
-    return {
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": server.url,
-        "ANTHROPIC_API_KEY": "test-key",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-    }
+# All the CLI needs to work non-interactively against the server (see tests/real_agents.py).
+claude_env = REAL_AGENTS["claude"].configure
 
 
 def claude_command(claude: Path) -> list[str]:
