@@ -68,3 +68,32 @@ def test_a_budget_that_is_not_an_amount_is_refused(repo: Path, tmp_path: Path) -
     result = run_cli("check", str(plan), "--repo", str(repo), cwd=repo)
     assert result.code == 2
     assert "budget_usd: expected an amount of US dollars such as 5 or 2.50" in result.stderr
+
+
+# Replays the recorded stream ($0.0006, 40 tokens) each attempt; fails the first one.
+RETRIED = REPLAY.replace(
+    'print(" ".join(sys.argv[1:]), flush=True)',
+    'marker = pathlib.Path(os.environ["MARKER"])\n'
+    "if not marker.exists():\n"
+    "    marker.write_text('tried')\n"
+    "    sys.exit(1)",
+)
+
+
+def test_what_every_attempt_spent_is_counted(repo: Path, tmp_path: Path) -> None:
+    """Each CLI reports one process's usage, not the session's: a task retried once has
+    spent both attempts' tokens and cost, in status and against the budget."""
+    agent = script_agent(tmp_path, "retried", RETRIED)
+    plan = write_plan(tmp_path / "plan.yaml", [{"id": "a", "files": ["a.txt"]}], {"c": agent})
+    data = yaml.safe_load(plan.read_text())
+    data["agents"]["c"]["format"] = "claude-stream-json"
+    plan.write_text(yaml.safe_dump(data, sort_keys=False))
+    env = {"MARKER": str(tmp_path / "marker")}
+    first = run_cli("run", str(plan), "--repo", str(repo), "--headless", "--yes", cwd=repo, env=env)
+    assert first.code == 1, first.stdout + first.stderr
+    again = run_cli("resume", "--repo", str(repo), "--headless", "--yes", cwd=repo, env=env)
+    assert again.code == 0, again.stdout + again.stderr
+    status = run_cli("status", "--repo", str(repo), "--json", cwd=repo)
+    (task,) = json.loads(status.stdout)["runs"][0]["tasks"]
+    assert (task["attempts"], task["tokens"]) == (2, 80)
+    assert abs(task["cost_usd"] - 0.0012) < 1e-9

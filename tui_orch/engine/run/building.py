@@ -723,7 +723,7 @@ class BuildSteps(RunSteps):
                 last_lines(self.store.task_files(state.run_id, t.id).log) if not t.commits else (),
                 tuple(t.refusals),
                 t.final_message,
-                t.cost_usd,
+                t.spent_usd,
             )
             for t in [*ready, *empty]
         )

@@ -286,7 +286,7 @@ class RunJournal:
             activity=task.activity,
             tool=task.tool,
             tokens=task.tokens,
-            cost_usd=task.cost_usd,
+            cost_usd=task.spent_usd,
             refusals=len(task.refusals),
             session_id=task.session_id,
             until=task.rate_limited_until,
@@ -300,6 +300,10 @@ class RunJournal:
 
     @staticmethod
     def _running(task: TaskState, pid: int, start: str, started_at: float) -> None:
+        # What the last attempt spent stays counted; this one reports its own.
+        task.earlier_tokens, task.earlier_cost_usd = task.tokens, task.spent_usd
+        task.input_tokens = task.output_tokens = task.cache_tokens = 0
+        task.cost_usd = None
         task.phase = TaskPhase.RUNNING
         task.activity = task.tool = ""
         task.rate_limited_until = None

@@ -57,7 +57,7 @@ class RunContext:
         """Why no more agents may start ('' while the run is within its budget_usd): the
         cost its agents reported so far has reached it."""
         budget = self.plan.budget_usd
-        spent = sum(t.cost_usd or 0.0 for t in self.state.tasks.values())
+        spent = sum(t.spent_usd or 0.0 for t in self.state.tasks.values())
         if budget is None or spent < budget:
             return ""
         copy = self.store.plan_copy(self.state.run_id)

@@ -88,7 +88,7 @@ def task_view(store: RunStore, run: RunState, task: TaskState) -> TaskView:
         attempts=task.attempts,
         activity=task.activity,
         tokens=task.tokens,
-        cost_usd=task.cost_usd,
+        cost_usd=task.spent_usd,
         refusals=list(task.refusals),
         session_id=task.session_id,
         files_changed=len(task.files_changed),

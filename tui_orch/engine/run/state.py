@@ -77,6 +77,9 @@ class TaskState:
     output_tokens: int = 0
     cache_tokens: int = 0
     cost_usd: float | None = None  # only as reported by the agent
+    # What its earlier attempts reported (each CLI counts one process, not the session).
+    earlier_tokens: int = 0
+    earlier_cost_usd: float | None = None
     refusals: list[str] = field(default_factory=list)  # tool calls refused, one line each
     final_message: str = ""
     rate_limited_until: float | None = None  # its agent reported a rate limit, till then
@@ -90,8 +93,15 @@ class TaskState:
 
     @property
     def tokens(self) -> int:
-        """Every token its agent reported: input, output and cache."""
-        return self.input_tokens + self.output_tokens + self.cache_tokens
+        """Every token its agent reported, in every attempt: input, output and cache."""
+        return self.input_tokens + self.output_tokens + self.cache_tokens + self.earlier_tokens
+
+    @property
+    def spent_usd(self) -> float | None:
+        """The cost its agent reported, in every attempt (None: it reported none)."""
+        if self.cost_usd is None and self.earlier_cost_usd is None:
+            return None
+        return (self.cost_usd or 0.0) + (self.earlier_cost_usd or 0.0)
 
     @property
     def shown_state(self) -> str:
